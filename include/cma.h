@@ -1,0 +1,420 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libcma: build pointer-rich data in one contiguous arena, seal it into a
+ * relocatable blob, and open that blob safely at any address elsewhere.
+ *
+ * The only public header. Conventions, for every function below:
+ *  - int functions return 0 on success, -1 with errno set on failure;
+ *  - pointer functions return NULL with errno set on failure;
+ *  - validation functions fill an optional struct cm_error (may be NULL)
+ *    with a stable code from enum cm_error_code, the byte offset of the
+ *    defect from the blob start, and a one-line message.
+ *  - the library never prints, never exits, never touches signal handlers
+ *    and never starts a thread unless a function takes a thread count.
+ *
+ * The blob format is specified byte by byte in doc/format.md.
+ */
+#ifndef CMA_H
+#define CMA_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CM_VERSION_MAJOR 1	/* blob format major version written */
+#define CM_VERSION_MINOR 0	/* blob format minor version written */
+
+/* ------------------------------------------------------------------ */
+/* Flags                                                               */
+/* ------------------------------------------------------------------ */
+
+/* cm_create() flags (0 gives the defaults). */
+#define CM_OBJECT_MAP	0x01	/* blobs carry the allocation map */
+#define CM_FIXED_BASE	0x02	/* place the arena in the CM_FIXED_RANGE_* range */
+#define CM_NO_HUGEPAGES	0x04	/* do not advise transparent huge pages */
+
+/* Where CM_FIXED_BASE looks for room: [START, END), page-aligned. */
+#define CM_FIXED_RANGE_START	0x600000000000ULL
+#define CM_FIXED_RANGE_END	0x700000000000ULL
+
+/* cm_delete() flags. */
+#define CM_ERASE	0x00	/* unmap the arena; the backing object keeps the blob */
+#define CM_EREASE	CM_ERASE	/* the seed's spelling */
+#define CM_PRESERVE	0x01	/* free only the bookkeeping; the mapping stays */
+
+/* cm_do_alloc() flags. */
+#define CM_GROW		0x01	/* grow the backing file as needed */
+#define CM_ALIGNED	0x02	/* 8-byte alignment (always given) */
+
+/* cm_serialize() mode, and the mode field of a blob. */
+#define CM_RELATIVE_OFFSET	0x01	/* VLQ deltas, data below 2 GiB */
+#define CM_ABSOLUTE_OFFSET	0x02	/* 64-bit offsets, no bound */
+
+/* The relative mode's bound: the data must end below this offset. */
+#define CM_RELATIVE_LIMIT	0x80000000ULL
+
+/* cm_check() and cm_deserialize_flags() flags. */
+#define CM_CHECK_EXACT		0x01	/* len must equal the blob length */
+#define CM_CHECK_NO_CHECKSUM	0x02	/* trusted input: skip the checksum */
+#define CM_CHECK_STRICT		0x04	/* object map: refuse dangling pointers */
+#define CM_TRUSTED		CM_CHECK_NO_CHECKSUM
+
+/* cm_open() flags. */
+#define CM_OPEN_TRUSTED		0x01	/* skip the validation pass */
+#define CM_OPEN_WRITABLE	0x02	/* the mapping may be written */
+
+/* ------------------------------------------------------------------ */
+/* Errors                                                              */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Why a blob was refused. The numbers are part of the format's contract:
+ * they never change once released (doc/format.md tables them).
+ */
+enum cm_error_code {
+	CM_OK = 0,
+	CM_E_TRUNCATED = 1,	/* shorter than its header or recorded length */
+	CM_E_MAGIC = 2,		/* not a cma blob */
+	CM_E_VERSION = 3,	/* unknown major version */
+	CM_E_REQUIRED_FLAG = 4,	/* unknown required flag */
+	CM_E_HEADER = 5,	/* a header field is out of range */
+	CM_E_LENGTH = 6,	/* trailing bytes (CM_CHECK_EXACT) */
+	CM_E_MODE = 7,		/* unknown mode, or relative over 2 GiB */
+	CM_E_ROOT = 8,		/* root offset outside the data */
+	CM_E_PADDING = 9,	/* a padding or reserved byte is not zero */
+	CM_E_ENCODING = 10,	/* a VLQ is overlong, oversized or cut */
+	CM_E_ORDER = 11,	/* slots not strictly ascending */
+	CM_E_SLOT = 12,		/* a slot outside the data or unaligned */
+	CM_E_POINTER = 13,	/* a slot value outside the data, or NULL */
+	CM_E_COUNT = 14,	/* pointer count disagrees with the table */
+	CM_E_CHECKSUM = 15,	/* checksum mismatch */
+	CM_E_SECTION = 16,	/* a malformed optional section */
+	CM_E_OBJECT_MAP = 17,	/* object map unsorted, overlapping, outside */
+	CM_E_DANGLING = 18,	/* pointer into no live object (strict) */
+	CM_E_UNSEALED = 19,	/* a live arena, never serialized */
+	CM_E_LEGACY = 20,	/* legacy import: inconsistent legacy blob */
+	CM_E_CONVERT = 21,	/* the conversion asked for is impossible */
+};
+
+#define CM_ERROR_MESSAGE_MAX 128
+
+struct cm_error {
+	int code;		/* enum cm_error_code */
+	uint64_t offset;	/* byte offset of the defect in the blob */
+	uint64_t index;		/* relocation index, or UINT64_MAX */
+	char message[CM_ERROR_MESSAGE_MAX];
+};
+
+/*
+ * The stable name of an error code ("CM_E_CHECKSUM"), or "CM_E_UNKNOWN".
+ * @return a static string; never NULL.
+ */
+const char *cm_error_name(int code);
+
+/* ------------------------------------------------------------------ */
+/* Building: the arena                                                 */
+/* ------------------------------------------------------------------ */
+
+struct cm_attr;
+
+/*
+ * Create an arena of capacity `length` bytes (header, data and room for
+ * the relocation table). `fd` is -1 for anonymous memory, or a regular file
+ * or shm_open() descriptor opened read-write: it is truncated to empty and
+ * then grows with the data, in page steps, blocks reserved ahead so a full
+ * filesystem fails cm_alloc() instead of raising SIGBUS. `mode` is
+ * MAP_SHARED or MAP_PRIVATE. `flags`: CM_OBJECT_MAP, CM_FIXED_BASE,
+ * CM_NO_HUGEPAGES, or 0.
+ * @return the arena; NULL with EINVAL (bad mode, flags or length), ENOMEM
+ *	   (no address space), EADDRINUSE (CM_FIXED_BASE found no room), or
+ *	   the errno of ftruncate/fallocate/mmap.
+ */
+struct cm_attr *cm_create(int fd, size_t length, int mode, int flags);
+
+/*
+ * As cm_create(), placed exactly at `addr` (page-aligned).
+ * @return NULL with EADDRINUSE when anything is mapped there, EINVAL when
+ *	   addr is not page-aligned.
+ */
+struct cm_attr *cm_create_at(int fd, size_t length, int mode, int flags,
+			     void *addr);
+
+/*
+ * Map, in a second process, a MAP_SHARED arena that another process created
+ * with cm_create() on the shared object `fd`, at the creator's address.
+ * Data may be read and written in place; allocation and slot recording stay
+ * with the creator (cm_alloc, cm_ptr_to, cm_free and cm_serialize fail with
+ * EPERM on the attached handle). Concurrent writers need their own locking.
+ * `flags` must be 0.
+ * @return NULL with EADDRINUSE (the address is taken here), EBADMSG (fd
+ *	   holds no live arena), or the errno of fstat/pread/mmap.
+ */
+struct cm_attr *cm_attach(int fd, int flags);
+
+/*
+ * Free the arena's bookkeeping. CM_ERASE also unmaps the arena (a backing
+ * file or shared-memory object keeps its contents); CM_PRESERVE leaves the
+ * mapping to the caller.
+ * @return 0; -1 with EINVAL on a NULL arena or an unknown flag.
+ */
+int cm_delete(struct cm_attr *mem, int flag);
+
+/* Bytes in use: the header plus the data up to its highest allocated byte;
+ * right after cm_serialize(), the blob length. -1 with EINVAL on NULL. */
+ssize_t cm_get_size(const struct cm_attr *mem);
+
+/* Capacity not yet used by the extent. -1 with EINVAL on NULL. */
+ssize_t cm_get_free_size(const struct cm_attr *mem);
+
+/* Bytes held by live allocations (the extent less freed space). */
+ssize_t cm_get_live_size(const struct cm_attr *mem);
+
+/* The arena's first byte (its header): the address blobs record as base. */
+void *cm_get_base(const struct cm_attr *mem);
+
+/*
+ * Allocate `size` bytes, 8-byte aligned and zeroed, write the address to
+ * `*slot`, and, when `slot` lies inside the arena, record it as a pointer
+ * slot. Freed space is reused.
+ * @return 0; -1 with EINVAL (NULL argument, size 0, slot inside the arena
+ *	   but unaligned), ENOMEM (capacity exhausted), ENOSPC or EFBIG (the
+ *	   backing file cannot grow), EPERM (attached handle). On failure the
+ *	   arena is unchanged and stays usable.
+ */
+int cm_do_alloc(struct cm_attr *mem, void **slot, size_t size, int flags);
+#define cm_alloc(mem, slot, size) \
+	cm_do_alloc((mem), (void **)(slot), (size), CM_GROW | CM_ALIGNED)
+
+/*
+ * Store `to` into `*slot` and record the slot. `slot` must be an 8-byte
+ * aligned address inside the data; `to` NULL or inside the data (one past
+ * the end allowed). Recording twice is harmless; a recorded slot later set
+ * to NULL is skipped by cm_serialize().
+ * @return 0; -1 with EINVAL (slot or target outside the data, slot
+ *	   unaligned), EPERM (attached handle).
+ */
+int cm_do_ptr_to(struct cm_attr *mem, void **slot, void *to);
+#define cm_ptr_to(mem, slot, to) cm_do_ptr_to((mem), (void **)(slot), (to))
+
+/*
+ * Return the allocation at `ptr` to the arena: its bytes are zeroed and the
+ * slots recorded inside it forgotten. cm_free(mem, NULL) does nothing.
+ * @return 0; -1 with EINVAL (not the start of a live allocation, freed
+ *	   twice, outside the arena), EPERM (attached handle).
+ */
+int cm_free(struct cm_attr *mem, void *ptr);
+
+/*
+ * Seal the arena into a blob: write the header and the relocation table in
+ * `mode`, compute the checksum, truncate a backing file to the blob length
+ * and msync() with `msync_flags` when non-zero. The arena stays usable:
+ * allocating more and serializing again works.
+ * @return the blob start (the arena base); NULL with EINVAL (root not in
+ *	   the data, bad mode), ERANGE (relative mode, data over 2 GiB),
+ *	   ENOMEM (no capacity left for the table), EPERM (attached handle),
+ *	   or the errno of ftruncate/msync. On failure the arena is intact.
+ */
+void *cm_serialize(struct cm_attr *mem, void *root, int mode,
+		   int msync_flags);
+
+/* ------------------------------------------------------------------ */
+/* Opening: validation and relocation                                  */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Validate the blob at `blob` (any alignment) without writing anything.
+ * `len` may exceed the blob length (the tail is ignored) unless
+ * CM_CHECK_EXACT. Flags: CM_CHECK_EXACT, CM_CHECK_NO_CHECKSUM,
+ * CM_CHECK_STRICT.
+ * @return 0 when valid; -1 with EBADMSG (a defect, described in *err),
+ *	   EINVAL (NULL blob or unknown flag).
+ */
+int cm_check(const void *blob, size_t len, int flags, struct cm_error *err);
+
+/*
+ * As cm_check(), but report every defect found, not only the first: `report`
+ * is called once per defect (at most `max_errors`, 0 for no bound) and may
+ * return non-zero to stop. Defects that make the rest undecodable stop the
+ * walk.
+ * @return 0 when valid; -1 with EBADMSG when any defect was reported.
+ */
+int cm_check_all(const void *blob, size_t len, int flags, size_t max_errors,
+		 int (*report)(void *ctx, const struct cm_error *err),
+		 void *ctx);
+
+/*
+ * Relocate, in place, every pointer of the blob at `blob` (8-byte aligned)
+ * to this address, and return its root. Verifies everything cm_check()
+ * with flags 0 verifies; on any defect returns NULL with errno EBADMSG and
+ * leaves every byte exactly as it was (a shared mapping may observe
+ * transient writes in between). Never reads or writes outside
+ * [blob, blob + len). When the blob already records this address nothing is
+ * written. Deserializing twice is harmless.
+ * @return the root; NULL with EINVAL (NULL or unaligned blob), EBADMSG.
+ */
+void *cm_deserialize(void *blob, size_t len);
+
+/*
+ * cm_deserialize() with flags (CM_TRUSTED skips the checksum; structure is
+ * always checked) and an optional error report.
+ */
+void *cm_deserialize_flags(void *blob, size_t len, int flags,
+			   struct cm_error *err);
+
+/*
+ * cm_deserialize_flags() on `threads` threads (1 to 64; 1 runs in the
+ * caller). Relocation is split by table entries; with the checksum on, one
+ * thread hashes while the others relocate.
+ * @return as cm_deserialize_flags(); EINVAL for a thread count out of range,
+ *	   or the errno of pthread_create.
+ */
+void *cm_deserialize_mt(void *blob, size_t len, int flags, int threads,
+			struct cm_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Inspecting: header and relocation table                             */
+/* ------------------------------------------------------------------ */
+
+/* The header fields of a blob, decoded (doc/format.md names each). */
+struct cm_header {
+	uint16_t version_major;
+	uint16_t version_minor;
+	uint32_t header_size;
+	uint32_t mode;			/* CM_RELATIVE_OFFSET or _ABSOLUTE_ */
+	uint32_t required_flags;
+	uint32_t optional_flags;
+	uint64_t base;			/* address recorded for offset 0 */
+	uint64_t capacity;		/* the producer's arena capacity */
+	uint64_t root;			/* root offset */
+	uint64_t data_end;		/* data = [header_size, data_end) */
+	uint64_t table_offset;
+	uint64_t table_size;
+	uint64_t pointer_count;
+	uint64_t sections_offset;
+	uint64_t sections_size;
+	uint64_t blob_size;
+	uint64_t checksum;
+};
+
+/*
+ * Decode and check the header of the blob at `blob` (only the header: its
+ * fields against each other and against `len`).
+ * @return 0; -1 with EBADMSG (err says why), EINVAL (NULL argument).
+ */
+int cm_header_read(const void *blob, size_t len, struct cm_header *h,
+		   struct cm_error *err);
+
+/* The blob's checksum as computed now (the stored field is not used). */
+uint64_t cm_checksum_compute(const void *blob, const struct cm_header *h);
+
+/* One relocation table entry. */
+struct cm_reloc {
+	uint64_t index;		/* from 0, in table order */
+	uint64_t slot;		/* slot offset from the blob start */
+	uint64_t delta;		/* slot minus the previous slot (first: slot) */
+	uint64_t value;		/* the stored pointer */
+	uint64_t target;	/* value minus the recorded base */
+	uint64_t encoded_at;	/* offset of the entry's encoded bytes */
+	uint8_t encoded[16];	/* the entry's encoded bytes */
+	uint32_t encoded_len;
+};
+
+/* A relocation table iterator; every field is private. */
+struct cm_reloc_iter {
+	const uint8_t *blob;
+	size_t len;
+	struct cm_header h;
+	uint64_t pos, index, prev, limit;
+};
+
+/*
+ * Start iterating the table of a blob whose header cm_header_read()
+ * accepted. @return 0; -1 with EINVAL/EBADMSG.
+ */
+int cm_reloc_begin(struct cm_reloc_iter *it, const void *blob, size_t len,
+		   struct cm_error *err);
+
+/*
+ * The next entry, every bound checked.
+ * @return 1 with *r filled; 0 at the end of a well-formed table; -1 with
+ *	   EBADMSG at a defect (err says which; *r holds what was decoded).
+ */
+int cm_reloc_next(struct cm_reloc_iter *it, struct cm_reloc *r,
+		  struct cm_error *err);
+
+/* One live object of a blob's object map. */
+struct cm_object {
+	uint64_t offset;	/* from the blob start */
+	uint64_t size;
+};
+
+/*
+ * The object map of a blob that carries one (CM_OBJECT_MAP at creation).
+ * Stores at most `max` objects into `out` (which may be NULL with max 0).
+ * @return the number of objects in the map (0 without a map); -1 with
+ *	   EBADMSG/EINVAL.
+ */
+ssize_t cm_object_map(const void *blob, size_t len, struct cm_object *out,
+		      size_t max, struct cm_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Converting                                                          */
+/* ------------------------------------------------------------------ */
+
+/* A sink for converted bytes: return 0, or -1 with errno set to stop. */
+typedef int (*cm_write_fn)(void *ctx, const void *buf, size_t len);
+
+/*
+ * Write the blob at `blob` to `write`, its table re-encoded in `mode`
+ * (0 keeps the input's mode) and its pointers rebased to `base`
+ * (UINT64_MAX keeps the recorded base). The input is validated first with
+ * `flags` (as cm_check; CM_CHECK_EXACT is implied). Memory use is constant.
+ * @return 0; -1 with EBADMSG (defective input, or CM_E_CONVERT: the
+ *	   result would break the relative bound), EINVAL (bad mode or base),
+ *	   or the errno `write` set.
+ */
+int cm_convert(const void *blob, size_t len, int mode, uint64_t base,
+	       int flags, cm_write_fn write, void *ctx, struct cm_error *err);
+
+/*
+ * Import a blob written by the seed's original code (its layout: the seed's
+ * LEGACY-FORMAT.md) as a v1 blob in `mode` (0: the legacy blob's own mode),
+ * recorded base `base` (UINT64_MAX: the legacy base). Every bound is
+ * checked; a defect gives EBADMSG with code CM_E_LEGACY and its offset.
+ * Memory use is constant.
+ */
+int cm_legacy_import(const void *legacy, size_t len, int mode, uint64_t base,
+		     cm_write_fn write, void *ctx, struct cm_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Zero-relocation open                                                */
+/* ------------------------------------------------------------------ */
+
+struct cm_blob;
+
+/*
+ * Map the blob file `path`. First at its recorded base (MAP_FIXED_NOREPLACE,
+ * shared read-only through the page cache: nothing relocated); when that
+ * address is taken, into a private copy that is relocated. Checked unless
+ * CM_OPEN_TRUSTED; read-only unless CM_OPEN_WRITABLE (at the base, a
+ * writable open is a private mapping).
+ * @return the handle; NULL with EBADMSG (defective blob), or the errno of
+ *	   open/fstat/mmap.
+ */
+struct cm_blob *cm_open(const char *path, int flags);
+void *cm_blob_root(const struct cm_blob *b);
+size_t cm_blob_size(const struct cm_blob *b);
+/* 0: mapped at the recorded base, nothing relocated; 1: relocated copy. */
+int cm_blob_relocated(const struct cm_blob *b);
+/* @return 0; -1 with EINVAL on NULL, or the errno of munmap. */
+int cm_close(struct cm_blob *b);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CMA_H */

@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: MIT */
+/* Declarations shared by the library's files; never installed. */
+#ifndef CMA_PRIVATE_H
+#define CMA_PRIVATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "cma.h"
+
+#define CM_API __attribute__((visibility("default")))
+
+/* ---- blob format v1 (doc/format.md) ---- */
+
+#define CM_MAGIC "\x89" "CMA\r\n\x1a\n"
+#define CM_MAGIC_LEN 8
+#define CM_HEADER_SIZE 128
+
+/* Header field offsets. */
+enum {
+	CM_H_MAGIC = 0,
+	CM_H_VERSION_MAJOR = 8,
+	CM_H_VERSION_MINOR = 10,
+	CM_H_HEADER_SIZE = 12,
+	CM_H_MODE = 16,
+	CM_H_REQUIRED = 20,
+	CM_H_OPTIONAL = 24,
+	CM_H_RESERVED0 = 28,
+	CM_H_BASE = 32,
+	CM_H_CAPACITY = 40,
+	CM_H_ROOT = 48,
+	CM_H_DATA_END = 56,
+	CM_H_TABLE_OFFSET = 64,
+	CM_H_TABLE_SIZE = 72,
+	CM_H_POINTER_COUNT = 80,
+	CM_H_SECTIONS_OFFSET = 88,
+	CM_H_SECTIONS_SIZE = 96,
+	CM_H_BLOB_SIZE = 104,
+	CM_H_CHECKSUM = 112,
+	CM_H_RESERVED1 = 120,
+};
+
+#define CM_REQ_LIVE		0x01u	/* a live arena, not a sealed blob */
+#define CM_REQ_KNOWN		CM_REQ_LIVE
+#define CM_OPT_OBJECT_MAP	0x01u	/* informative: an object map follows */
+
+/* Optional sections: {u32 type, u32 flags, u64 size, payload, pad to 8}. */
+#define CM_SECTION_HEADER	16
+#define CM_SECTION_REQUIRED	0x01u
+#define CM_SECTION_OBJECT_MAP	1u
+
+/* A relative table entry is at most this many VLQ bytes (28 bits). */
+#define CM_VLQ_REL_MAX_BYTES	4
+/* Any field beyond this is nonsense on a 48-bit address space. */
+#define CM_FIELD_LIMIT		(1ULL << 62)
+
+static inline uint64_t cm_align8(uint64_t x) { return (x + 7) & ~7ULL; }
+
+static inline uint64_t cm_load64(const void *p)
+{
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return v;
+}
+
+static inline void cm_store64(void *p, uint64_t v) { memcpy(p, &v, 8); }
+
+static inline uint32_t cm_load32(const void *p)
+{
+	uint32_t v;
+	memcpy(&v, p, 4);
+	return v;
+}
+
+static inline void cm_store32(void *p, uint32_t v) { memcpy(p, &v, 4); }
+
+/* ---- errors (error.c) ---- */
+
+/* Fill *err (when not NULL) and return -1 with errno EBADMSG. */
+int cm_fail(struct cm_error *err, int code, uint64_t offset, uint64_t index,
+	    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* ---- VLQ, unsigned LEB128 (vlq.c) ---- */
+
+/* Encode v; return the byte count (1 to 10). */
+unsigned cm_vlq_encode(uint64_t v, uint8_t *out);
+
+/*
+ * Decode one value from [p, end), at most max_bytes long, canonical (no
+ * overlong form). @return bytes used; 0 when cut, overlong or oversized
+ * (*why: 0 cut, 1 overlong, 2 oversized).
+ */
+unsigned cm_vlq_decode(const uint8_t *p, const uint8_t *end,
+		       unsigned max_bytes, uint64_t *v, int *why);
+
+/* ---- header (header.c) ---- */
+
+void cm_header_encode(const struct cm_header *h, uint8_t *out);
+
+/* ---- checksum (checksum.c: the only file that includes xxhash.h) ---- */
+
+struct cm_hash;
+struct cm_hash *cm_hash_new(void);
+void cm_hash_free(struct cm_hash *s);
+/* The header with its base and checksum fields taken as zero. */
+void cm_hash_header(struct cm_hash *s, const uint8_t *header, uint64_t size);
+/* Bytes as they are. */
+void cm_hash_raw(struct cm_hash *s, const void *p, size_t n);
+/*
+ * Data bytes [off, off + n) of blob, with each of the `count` slots (sorted
+ * offsets inside the range) replaced by its value minus `base`.
+ */
+void cm_hash_data(struct cm_hash *s, const uint8_t *blob, uint64_t off,
+		  uint64_t n, const uint64_t *slots, size_t count,
+		  uint64_t base);
+uint64_t cm_hash_digest(struct cm_hash *s);
+
+/* ---- table cursor (table.c) ---- */
+
+/* Walks a table, checking every entry's encoding, order and bounds. */
+struct cm_table_cursor {
+	const uint8_t *blob;
+	const struct cm_header *h;
+	uint64_t pos;		/* next entry's byte offset */
+	uint64_t end;		/* table end */
+	uint64_t index;		/* next entry's index */
+	uint64_t prev;		/* previous slot offset (0 before the first) */
+};
+
+void cm_table_start(struct cm_table_cursor *c, const uint8_t *blob,
+		    const struct cm_header *h);
+/*
+ * Decode up to `max` slot offsets below `limit` into slots[].
+ * @return the count (0 at the end or at limit); -1 on a defect (err set,
+ *	   the cursor stays at the defective entry).
+ */
+ssize_t cm_table_next(struct cm_table_cursor *c, uint64_t *slots, size_t max,
+		      uint64_t limit, struct cm_error *err);
+/* After the last entry: the count and exact size agree with the header. */
+int cm_table_finish(const struct cm_table_cursor *c, struct cm_error *err);
+
+/* ---- validation engine (check.c) ---- */
+
+/*
+ * The one pass shared by cm_check and cm_deserialize: walk the data in
+ * chunks, check every table entry and its pointer, hash (unless
+ * CM_CHECK_NO_CHECKSUM), and when `shift` is non-zero add it to every slot
+ * of `wblob` (the same bytes as blob, writable). On a defect every slot
+ * written is restored. `report` (may be NULL) sees each defect; a non-zero
+ * return or a hard defect stops.
+ */
+int cm_walk(const uint8_t *blob, uint8_t *wblob, const struct cm_header *h,
+	    int flags, uint64_t shift, size_t max_errors,
+	    int (*report)(void *ctx, const struct cm_error *err), void *ctx,
+	    struct cm_error *first);
+
+/* ---- arena internals (arena.c, alloc.c) ---- */
+
+struct cm_free_lists;
+
+struct cm_attr {
+	uint8_t *base;		/* the mapping; the header is at offset 0 */
+	size_t capacity;	/* bytes reserved at base */
+	size_t extent;		/* header + data: the data end */
+	size_t dirty_end;	/* bytes past extent may be non-zero below */
+	size_t committed;	/* backing-file bytes reserved */
+	size_t live;		/* bytes held by live allocations */
+	size_t sealed_size;	/* blob length, while the last serialize holds */
+	int fd;			/* -1: anonymous */
+	int map_flags;		/* MAP_SHARED or MAP_PRIVATE */
+	int flags;		/* cm_create flags */
+	bool attached;		/* cm_attach handle: no allocation */
+	bool owns_mapping;
+	uint64_t *slots;	/* 1 bit per 8-byte word: a recorded slot */
+	uint64_t *starts;	/* 1 bit per word: an allocation starts here */
+	uint64_t *ends;		/* 1 bit per word: an allocation's last word */
+	size_t bitmap_bytes;	/* size of each bitmap */
+	struct cm_free_lists *free_lists;
+};
+
+/* Make the backing file hold [0, end): reserve its blocks. */
+int cm_arena_reserve(struct cm_attr *mem, size_t end);
+/* Write the live-arena header (magic, version, base, capacity). */
+void cm_arena_write_live_header(struct cm_attr *mem);
+/* Before mutating a sealed arena: make its header live again. */
+void cm_arena_unseal(struct cm_attr *mem);
+
+/*
+ * Live objects in address order: start with *pos = 0; returns 1 with the
+ * object's offset and size, 0 after the last.
+ */
+int cm_arena_next_object(const struct cm_attr *mem, uint64_t *pos,
+			 uint64_t *offset, uint64_t *size);
+
+#endif /* CMA_PRIVATE_H */

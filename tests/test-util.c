@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/* Helpers shared by the unit tests. */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "test-util.h"
+
+int cm_test_run(Suite *s)
+{
+	SRunner *sr = srunner_create(s);
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+void *cm_test_copy(const void *p, size_t n)
+{
+	void *q = aligned_alloc(64, (n + 63) & ~(size_t)63);
+
+	ck_assert_ptr_nonnull(q);
+	memcpy(q, p, n);
+	return q;
+}
+
+struct test_node {
+	uint64_t x;
+	struct test_node *next;
+};
+
+void *cm_test_list_blob(size_t nodes, int mode, size_t *len)
+{
+	struct cm_attr *mem = cm_create(-1, 4096 + nodes * 32, MAP_PRIVATE, 0);
+	struct test_node *head = NULL, *n;
+	void *blob, *copy;
+
+	ck_assert_ptr_nonnull(mem);
+	for (size_t i = 0; i < nodes; i++) {
+		ck_assert_int_eq(cm_alloc(mem, &n, sizeof *n), 0);
+		n->x = i;
+		ck_assert_int_eq(cm_ptr_to(mem, &n->next, head), 0);
+		head = n;
+	}
+	blob = cm_serialize(mem, head, mode, 0);
+	ck_assert_ptr_nonnull(blob);
+	*len = (size_t)cm_get_size(mem);
+	copy = cm_test_copy(blob, *len);
+	cm_delete(mem, CM_ERASE);
+	return copy;
+}

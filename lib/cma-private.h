@@ -103,7 +103,8 @@ void cm_header_encode(const struct cm_header *h, uint8_t *out);
 struct cm_hash;
 struct cm_hash *cm_hash_new(void);
 void cm_hash_free(struct cm_hash *s);
-/* The header with its base and checksum fields taken as zero. */
+/* The header with its base and checksum fields taken as zero: hashed LAST,
+ * after [header_size, blob_size) (doc/format.md, Checksum). */
 void cm_hash_header(struct cm_hash *s, const uint8_t *header, uint64_t size);
 /* Bytes as they are. */
 void cm_hash_raw(struct cm_hash *s, const void *p, size_t n);
@@ -177,7 +178,12 @@ struct cm_attr {
 	uint64_t *ends;		/* 1 bit per word: an allocation's last word */
 	size_t bitmap_bytes;	/* size of each bitmap */
 	struct cm_free_lists *free_lists;
+	size_t map_len;		/* capacity rounded up to pages: mapped */
 };
+
+/* The allocator's reuse bookkeeping (alloc.c); destroy accepts NULL. */
+struct cm_free_lists *cm_free_lists_new(void);
+void cm_free_lists_destroy(struct cm_free_lists *fl);
 
 /* Make the backing file hold [0, end): reserve its blocks. */
 int cm_arena_reserve(struct cm_attr *mem, size_t end);

@@ -1,0 +1,418 @@
+/* SPDX-License-Identifier: MIT */
+/* The arena: its mapping, its backing file, its header and its accessors. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cma-private.h"
+
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+
+#define CM_HUGE_PAGE	(2UL << 20)
+#define CM_CREATE_FLAGS	(CM_OBJECT_MAP | CM_FIXED_BASE | CM_NO_HUGEPAGES)
+/* CM_FIXED_BASE gives up after this many busy candidates. */
+#define CM_FIXED_TRIES	64
+/* Highest user-space address on x86-64 with 4-level page tables. */
+#define CM_USER_TOP	(1ULL << 47)
+
+enum cm_place { CM_PLACE_ANY, CM_PLACE_RANGE, CM_PLACE_EXACT };
+
+static size_t page_size(void)
+{
+	static size_t ps;
+
+	if (!ps)
+		ps = (size_t)sysconf(_SC_PAGESIZE);
+	return ps;
+}
+
+static size_t round_up(size_t x, size_t to)
+{
+	return (x + to - 1) & ~(to - 1);
+}
+
+/*
+ * Map `len` bytes at exactly `addr` without replacing anything.
+ * @return 0; -1 with EADDRINUSE when the range is busy (or the kernel put
+ *	   the mapping elsewhere), or the errno of mmap.
+ */
+static int map_exact(void *addr, size_t len, int fd, int mode)
+{
+	int anon = fd < 0 ? MAP_ANONYMOUS : 0;
+	void *p = mmap(addr, len, PROT_READ | PROT_WRITE,
+		       mode | anon | MAP_NORESERVE | MAP_FIXED_NOREPLACE,
+		       fd, 0);
+
+	if (p == MAP_FAILED) {
+		if (errno == EEXIST)
+			errno = EADDRINUSE;
+		return -1;
+	}
+	if (p != addr) {
+		/* An old kernel took the flag for a hint. */
+		munmap(p, len);
+		errno = EADDRINUSE;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Map `len` bytes anywhere, 2 MiB aligned so transparent huge pages can
+ * back the data: reserve a larger range, map over its aligned part (a range
+ * we own, so MAP_FIXED replaces nothing of anyone else's) and trim the rest.
+ */
+static void *map_anywhere(size_t len, int fd, int mode)
+{
+	size_t span = len + CM_HUGE_PAGE;
+	int anon = fd < 0 ? MAP_ANONYMOUS : 0;
+	uint8_t *raw, *p, *aligned;
+
+	raw = mmap(NULL, span, PROT_NONE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (raw == MAP_FAILED)
+		return NULL;
+	aligned = (uint8_t *)round_up((uintptr_t)raw, CM_HUGE_PAGE);
+	p = mmap(aligned, len, PROT_READ | PROT_WRITE,
+		 mode | anon | MAP_NORESERVE | MAP_FIXED, fd, 0);
+	if (p == MAP_FAILED) {
+		int e = errno;
+
+		munmap(raw, span);
+		errno = e;
+		return NULL;
+	}
+	if (aligned > raw)
+		munmap(raw, (size_t)(aligned - raw));
+	if (raw + span > aligned + len)
+		munmap(aligned + len, (size_t)(raw + span - (aligned + len)));
+	return aligned;
+}
+
+/* The first free page-aligned range of the CM_FIXED_RANGE_* window. */
+static void *map_in_range(size_t len, int fd, int mode)
+{
+	uint64_t step = round_up(len, CM_HUGE_PAGE);
+	uint64_t addr = CM_FIXED_RANGE_START;
+
+	for (int i = 0; i < CM_FIXED_TRIES; i++, addr += step) {
+		if (addr + len > CM_FIXED_RANGE_END || addr + len < addr)
+			break;
+		if (map_exact((void *)(uintptr_t)addr, len, fd, mode) == 0)
+			return (void *)(uintptr_t)addr;
+		if (errno != EADDRINUSE)
+			return NULL;
+	}
+	errno = EADDRINUSE;
+	return NULL;
+}
+
+/* Bookkeeping maps: anonymous and never reserved, so untouched parts of
+ * the bitmaps cost nothing. */
+static void *map_bookkeeping(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* Reserve `len` bytes of `fd` from `off`: blocks, not only a size. */
+static int file_grow(int fd, size_t off, size_t len)
+{
+	if (fallocate(fd, 0, (off_t)off, (off_t)len) == 0)
+		return 0;
+	if (errno != EOPNOTSUPP)
+		return -1;
+	/* This filesystem cannot reserve: at least make the pages exist. */
+	return ftruncate(fd, (off_t)(off + len));
+}
+
+int cm_arena_reserve(struct cm_attr *mem, size_t end)
+{
+	size_t want, target, limit = mem->map_len;
+	int e, r;
+
+	if (end <= mem->committed)
+		return 0;
+	if (end > limit) {
+		errno = ENOMEM;
+		return -1;
+	}
+	want = round_up(end, page_size());
+	/* Grow geometrically so a growing arena makes few system calls. */
+	target = mem->committed * 2 > want ? mem->committed * 2 : want;
+	target = round_up(target, page_size());
+	if (target > limit)
+		target = limit;
+	if (file_grow(mem->fd, mem->committed, target - mem->committed) == 0)
+		goto done;
+	/* Near a full disk or a file size limit: ask only for what is due. */
+	if ((errno == ENOSPC || errno == EFBIG) && target > want &&
+	    file_grow(mem->fd, mem->committed, want - mem->committed) == 0) {
+		target = want;
+		goto done;
+	}
+	e = errno;
+	/* A partly successful attempt may have grown the file. */
+	r = ftruncate(mem->fd, (off_t)mem->committed);
+	(void)r;
+	errno = e;
+	return -1;
+done:
+	mem->committed = target;
+	return 0;
+}
+
+void cm_arena_write_live_header(struct cm_attr *mem)
+{
+	uint8_t *h = mem->base;
+
+	memset(h, 0, CM_HEADER_SIZE);
+	memcpy(h + CM_H_MAGIC, CM_MAGIC, CM_MAGIC_LEN);
+	h[CM_H_VERSION_MAJOR] = CM_VERSION_MAJOR;
+	h[CM_H_VERSION_MINOR] = CM_VERSION_MINOR;
+	cm_store32(h + CM_H_HEADER_SIZE, CM_HEADER_SIZE);
+	cm_store32(h + CM_H_REQUIRED, CM_REQ_LIVE);
+	cm_store64(h + CM_H_BASE, (uint64_t)(uintptr_t)mem->base);
+	cm_store64(h + CM_H_CAPACITY, mem->capacity);
+}
+
+void cm_arena_unseal(struct cm_attr *mem)
+{
+	if (!mem->sealed_size)
+		return;
+	mem->sealed_size = 0;
+	/*
+	 * The blob's header would describe data about to change: a live
+	 * header again, so nobody takes the mapping for a sealed blob.
+	 * cm_serialize() left mem->committed at the blob length, which
+	 * the file still holds; cm_arena_reserve() grows it from there.
+	 */
+	cm_arena_write_live_header(mem);
+}
+
+static void arena_free(struct cm_attr *mem)
+{
+	if (mem->slots)
+		munmap(mem->slots, 3 * mem->bitmap_bytes);
+	cm_free_lists_destroy(mem->free_lists);
+	free(mem);
+}
+
+static struct cm_attr *create(int fd, size_t length, int mode, int flags,
+			      void *addr, enum cm_place place)
+{
+	struct cm_attr *mem = NULL;
+	struct stat st;
+	size_t map_len, bits;
+	uint8_t *base = NULL;
+	int e;
+
+	if ((mode != MAP_SHARED && mode != MAP_PRIVATE) ||
+	    (flags & ~CM_CREATE_FLAGS) || length <= CM_HEADER_SIZE ||
+	    length > CM_FIELD_LIMIT || length > CM_USER_TOP) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (place == CM_PLACE_EXACT &&
+	    (!addr || (uintptr_t)addr % page_size())) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (fd >= 0) {
+		if (fstat(fd, &st) != 0)
+			return NULL;
+		if (!S_ISREG(st.st_mode)) {
+			errno = EINVAL;
+			return NULL;
+		}
+	}
+	map_len = round_up(length, page_size());
+	mem = calloc(1, sizeof *mem);
+	if (!mem)
+		return NULL;
+	mem->fd = fd;
+	mem->map_flags = mode;
+	mem->flags = flags;
+	mem->capacity = length;
+	mem->map_len = map_len;
+	mem->extent = CM_HEADER_SIZE;
+	mem->owns_mapping = true;
+	/* One bit per 8-byte word of capacity, in whole 64-bit words. */
+	bits = (length + 7) / 8;
+	mem->bitmap_bytes = round_up((bits + 63) / 64 * 8, page_size());
+	mem->slots = map_bookkeeping(3 * mem->bitmap_bytes);
+	if (!mem->slots)
+		goto fail;
+	mem->starts = mem->slots + mem->bitmap_bytes / 8;
+	mem->ends = mem->starts + mem->bitmap_bytes / 8;
+	mem->free_lists = cm_free_lists_new();
+	if (!mem->free_lists)
+		goto fail;
+
+	if (place == CM_PLACE_EXACT)
+		base = map_exact(addr, map_len, fd, mode) == 0 ? addr : NULL;
+	else if (place == CM_PLACE_RANGE)
+		base = map_in_range(map_len, fd, mode);
+	else
+		base = map_anywhere(map_len, fd, mode);
+	if (!base)
+		goto fail;
+	mem->base = base;
+	if (!(flags & CM_NO_HUGEPAGES)) {
+		/* Advice only: an arena without huge pages still works. */
+		(void)madvise(base, map_len, MADV_HUGEPAGE);
+		if (mem->bitmap_bytes >= CM_HUGE_PAGE)
+			(void)madvise(mem->slots, 3 * mem->bitmap_bytes,
+				      MADV_HUGEPAGE);
+	}
+
+	if (fd >= 0) {
+		/* A new arena starts empty, whatever the file held. */
+		if (ftruncate(fd, 0) != 0)
+			goto fail;
+		mem->committed = 0;
+		if (cm_arena_reserve(mem, CM_HEADER_SIZE) != 0)
+			goto fail;
+	} else {
+		mem->committed = map_len;
+	}
+	cm_arena_write_live_header(mem);
+	return mem;
+
+fail:
+	e = errno;
+	if (base)
+		munmap(base, map_len);
+	arena_free(mem);
+	errno = e;
+	return NULL;
+}
+
+CM_API struct cm_attr *cm_create(int fd, size_t length, int mode, int flags)
+{
+	return create(fd, length, mode, flags, NULL,
+		      flags & CM_FIXED_BASE ? CM_PLACE_RANGE : CM_PLACE_ANY);
+}
+
+CM_API struct cm_attr *cm_create_at(int fd, size_t length, int mode,
+				    int flags, void *addr)
+{
+	return create(fd, length, mode, flags, addr, CM_PLACE_EXACT);
+}
+
+CM_API struct cm_attr *cm_attach(int fd, int flags)
+{
+	uint8_t h[CM_HEADER_SIZE];
+	struct cm_attr *mem = NULL;
+	struct stat st;
+	uint64_t base, capacity;
+	uint32_t req;
+	ssize_t n;
+	size_t map_len;
+	int e;
+
+	if (flags != 0) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (fstat(fd, &st) != 0)
+		return NULL;
+	n = pread(fd, h, sizeof h, 0);
+	if (n < 0)
+		return NULL;
+	if ((size_t)n < sizeof h)
+		goto bad;
+	base = cm_load64(h + CM_H_BASE);
+	capacity = cm_load64(h + CM_H_CAPACITY);
+	req = cm_load32(h + CM_H_REQUIRED);
+	/* A live arena, or one its creator has sealed in place. */
+	if (memcmp(h, CM_MAGIC, CM_MAGIC_LEN) != 0 ||
+	    h[CM_H_VERSION_MAJOR] != CM_VERSION_MAJOR ||
+	    h[CM_H_VERSION_MAJOR + 1] != 0 ||
+	    cm_load32(h + CM_H_HEADER_SIZE) != CM_HEADER_SIZE ||
+	    (req & ~CM_REQ_KNOWN) != 0 ||
+	    !base || base % page_size() ||
+	    capacity <= CM_HEADER_SIZE || capacity > CM_USER_TOP ||
+	    base >= CM_USER_TOP || capacity > CM_USER_TOP - base)
+		goto bad;
+	map_len = round_up(capacity, page_size());
+	mem = calloc(1, sizeof *mem);
+	if (!mem)
+		return NULL;
+	if (map_exact((void *)(uintptr_t)base, map_len, fd, MAP_SHARED) != 0) {
+		e = errno;
+		free(mem);
+		errno = e;
+		return NULL;
+	}
+	mem->base = (uint8_t *)(uintptr_t)base;
+	mem->capacity = capacity;
+	mem->map_len = map_len;
+	/* What the creator has written so far, as far as we can tell. */
+	mem->extent = (uint64_t)st.st_size < capacity ? (size_t)st.st_size
+						      : capacity;
+	mem->committed = mem->extent;
+	mem->fd = fd;
+	mem->map_flags = MAP_SHARED;
+	mem->attached = true;
+	mem->owns_mapping = true;
+	return mem;
+bad:
+	errno = EBADMSG;
+	return NULL;
+}
+
+CM_API int cm_delete(struct cm_attr *mem, int flag)
+{
+	if (!mem || (flag != CM_ERASE && flag != CM_PRESERVE)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (flag == CM_ERASE && mem->owns_mapping)
+		munmap(mem->base, mem->map_len);
+	arena_free(mem);
+	return 0;
+}
+
+CM_API ssize_t cm_get_size(const struct cm_attr *mem)
+{
+	if (!mem) {
+		errno = EINVAL;
+		return -1;
+	}
+	return (ssize_t)(mem->sealed_size ? mem->sealed_size : mem->extent);
+}
+
+CM_API ssize_t cm_get_free_size(const struct cm_attr *mem)
+{
+	if (!mem) {
+		errno = EINVAL;
+		return -1;
+	}
+	return (ssize_t)(mem->capacity - mem->extent);
+}
+
+CM_API ssize_t cm_get_live_size(const struct cm_attr *mem)
+{
+	if (!mem) {
+		errno = EINVAL;
+		return -1;
+	}
+	return (ssize_t)mem->live;
+}
+
+CM_API void *cm_get_base(const struct cm_attr *mem)
+{
+	if (!mem) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return mem->base;
+}

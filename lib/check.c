@@ -1,0 +1,435 @@
+/* SPDX-License-Identifier: MIT */
+/* Validation: one pass over header, data, table and sections. */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "cma-private.h"
+
+/* Data is walked in chunks this big: slots, hash and relocation of one
+ * chunk happen while it is in cache. */
+#define WALK_CHUNK (16 * 1024)
+#define WALK_SLOTS (WALK_CHUNK / 8)
+
+/* The object map, located and checked, read in place. */
+struct object_map {
+	const uint8_t *pairs;	/* N × {u64 offset, u64 size} */
+	uint64_t count;
+	uint64_t at;		/* offset of the first pair */
+};
+
+static uint64_t object_offset(const struct object_map *m, uint64_t i)
+{
+	return cm_load64(m->pairs + i * 16);
+}
+
+static uint64_t object_end(const struct object_map *m, uint64_t i)
+{
+	return cm_load64(m->pairs + i * 16) + cm_load64(m->pairs + i * 16 + 8);
+}
+
+struct walk {
+	const uint8_t *blob;
+	uint8_t *wblob;
+	const struct cm_header *h;
+	int flags;
+	uint64_t shift;
+	size_t max_errors, errors;
+	int (*report)(void *ctx, const struct cm_error *err);
+	void *ctx;
+	struct cm_error *first;
+	bool stop;
+	struct object_map map;
+	uint64_t object;	/* the object holding the last slot */
+};
+
+/* Record a defect; returns true when the walk must stop. */
+static bool defect(struct walk *w, const struct cm_error *e)
+{
+	if (w->errors == 0 && w->first)
+		*w->first = *e;
+	w->errors++;
+	if (w->report && w->report(w->ctx, e))
+		w->stop = true;
+	if (!w->report || (w->max_errors && w->errors >= w->max_errors))
+		w->stop = true;
+	return w->stop;
+}
+
+static bool check_zero(struct walk *w, uint64_t from, uint64_t to,
+		       const char *what)
+{
+	for (uint64_t i = from; i < to; i++)
+		if (w->blob[i]) {
+			struct cm_error e;
+
+			cm_fail(&e, CM_E_PADDING, i, UINT64_MAX,
+				"%s byte 0x%02x is not zero", what,
+				w->blob[i]);
+			return defect(w, &e);
+		}
+	return false;
+}
+
+static bool check_object_map(struct walk *w, uint64_t at, uint64_t size)
+{
+	const struct cm_header *h = w->h;
+	struct cm_error e;
+	uint64_t prev_end = h->header_size;
+
+	if (size % 16) {
+		cm_fail(&e, CM_E_SECTION, at - CM_SECTION_HEADER, UINT64_MAX,
+			"object map of %llu bytes is not whole pairs",
+			(unsigned long long)size);
+		return defect(w, &e);
+	}
+	w->map.pairs = w->blob + at;
+	w->map.count = size / 16;
+	w->map.at = at;
+	for (uint64_t i = 0; i < w->map.count; i++) {
+		uint64_t off = object_offset(&w->map, i);
+		uint64_t len = cm_load64(w->map.pairs + i * 16 + 8);
+
+		if (len == 0 || off < prev_end || off > h->data_end
+		    || len > h->data_end - off) {
+			cm_fail(&e, CM_E_OBJECT_MAP, at + i * 16, UINT64_MAX,
+				"object %llu [0x%llx, +0x%llx) is empty, "
+				"unsorted, overlapping or outside the data",
+				(unsigned long long)i, (unsigned long long)off,
+				(unsigned long long)len);
+			w->map.count = 0;
+			return defect(w, &e);
+		}
+		prev_end = off + len;
+	}
+	return false;
+}
+
+/* Frame every section; locate the object map. */
+static bool check_sections(struct walk *w)
+{
+	const struct cm_header *h = w->h;
+	uint64_t pos = h->sections_offset, end = pos + h->sections_size;
+	bool seen_map = false;
+	struct cm_error e;
+
+	while (pos < end) {
+		uint32_t type, flags;
+		uint64_t size;
+
+		if (end - pos < CM_SECTION_HEADER)
+			goto bad_frame;
+		type = cm_load32(w->blob + pos);
+		flags = cm_load32(w->blob + pos + 4);
+		size = cm_load64(w->blob + pos + 8);
+		if (size > end - pos - CM_SECTION_HEADER
+		    || cm_align8(size) > end - pos - CM_SECTION_HEADER
+		    || (flags & ~CM_SECTION_REQUIRED))
+			goto bad_frame;
+		if (type == CM_SECTION_OBJECT_MAP && !seen_map) {
+			seen_map = true;
+			if (check_object_map(w, pos + CM_SECTION_HEADER, size))
+				return true;
+		} else if (flags & CM_SECTION_REQUIRED) {
+			cm_fail(&e, CM_E_REQUIRED_FLAG, pos, UINT64_MAX,
+				"unknown required section type %u", type);
+			return defect(w, &e);
+		}
+		pos += CM_SECTION_HEADER + size;
+		if (check_zero(w, pos, pos + (cm_align8(size) - size),
+			       "section padding"))
+			return true;
+		pos += cm_align8(size) - size;
+	}
+	return false;
+bad_frame:
+	cm_fail(&e, CM_E_SECTION, pos, UINT64_MAX,
+		"malformed section at 0x%llx", (unsigned long long)pos);
+	return defect(w, &e);
+}
+
+/* Is `target` inside a live object or one past its end? */
+static bool target_in_object(const struct object_map *m, uint64_t target)
+{
+	uint64_t lo = 0, hi = m->count;
+
+	while (lo < hi) {	/* first object ending at or after target */
+		uint64_t mid = lo + (hi - lo) / 2;
+
+		if (object_end(m, mid) < target)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < m->count && object_offset(m, lo) <= target;
+}
+
+/* Check each slot's value (and object membership); true to stop. */
+static bool check_slots(struct walk *w, const uint64_t *slots, size_t n,
+			uint64_t first_index)
+{
+	const struct cm_header *h = w->h;
+	struct cm_error e;
+
+	for (size_t i = 0; i < n; i++) {
+		uint64_t v = cm_load64(w->blob + slots[i]);
+		uint64_t t = v - h->base;
+		uint64_t index = first_index + i;
+
+		if (__builtin_expect(v == 0 || v < h->base
+				     || t < h->header_size || t > h->data_end,
+				     0)) {
+			cm_fail(&e, CM_E_POINTER, slots[i], index,
+				"relocation %llu points outside the data "
+				"(0x%llx)", (unsigned long long)index,
+				(unsigned long long)v);
+			if (defect(w, &e))
+				return true;
+			continue;
+		}
+		if (!w->map.pairs)
+			continue;
+		while (w->object < w->map.count
+		       && object_end(&w->map, w->object) < slots[i] + 8)
+			w->object++;
+		if (w->object == w->map.count
+		    || object_offset(&w->map, w->object) > slots[i]) {
+			cm_fail(&e, CM_E_OBJECT_MAP, slots[i], index,
+				"relocation %llu: slot 0x%llx lies in no "
+				"object", (unsigned long long)index,
+				(unsigned long long)slots[i]);
+			if (defect(w, &e))
+				return true;
+		} else if ((w->flags & CM_CHECK_STRICT)
+			   && !target_in_object(&w->map, t)) {
+			cm_fail(&e, CM_E_DANGLING, slots[i], index,
+				"relocation %llu dangles: target 0x%llx is in "
+				"no live object", (unsigned long long)index,
+				(unsigned long long)t);
+			if (defect(w, &e))
+				return true;
+		}
+	}
+	return false;
+}
+
+static void shift_slots(uint8_t *wblob, const uint64_t *slots, size_t n,
+			uint64_t shift)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint8_t *p = wblob + slots[i];
+
+		cm_store64(p, cm_load64(p) + shift);
+	}
+}
+
+/* Take back the shift of every slot below `end`: the blob as it was. */
+static void undo(struct walk *w, uint64_t end)
+{
+	struct cm_table_cursor c;
+	uint64_t slots[WALK_SLOTS];
+	ssize_t n;
+
+	cm_table_start(&c, w->blob, w->h);
+	while ((n = cm_table_next(&c, slots, WALK_SLOTS, end, NULL)) > 0)
+		shift_slots(w->wblob, slots, (size_t)n, -w->shift);
+}
+
+static bool walk_data(struct walk *w, struct cm_hash *hash,
+		      uint64_t *relocated_end)
+{
+	const struct cm_header *h = w->h;
+	struct cm_table_cursor c;
+	uint64_t slots[WALK_SLOTS];
+
+	cm_table_start(&c, w->blob, h);
+	for (uint64_t off = h->header_size; off < h->table_offset;) {
+		uint64_t end = off + WALK_CHUNK < h->table_offset
+			       ? off + WALK_CHUNK : h->table_offset;
+		uint64_t first = c.index;
+		struct cm_error e;
+		ssize_t n;
+
+		n = cm_table_next(&c, slots, WALK_SLOTS, end, &e);
+		if (n < 0)
+			return defect(w, &e), true;
+		if ((size_t)n == WALK_SLOTS)	/* chunk full: take it in two */
+			end = slots[n - 1] + 8;
+		if (check_slots(w, slots, (size_t)n, first))
+			return true;
+		if (hash)
+			cm_hash_data(hash, w->blob, off, end - off, slots,
+				     (size_t)n, h->base);
+		if (w->shift && w->errors == 0) {
+			shift_slots(w->wblob, slots, (size_t)n, w->shift);
+			*relocated_end = end;
+		}
+		off = end;
+	}
+	/* Entries past the data are defects the cursor names. */
+	{
+		struct cm_error e;
+
+		if (cm_table_next(&c, slots, 1, UINT64_MAX, &e) != 0
+		    || cm_table_finish(&c, &e))
+			return defect(w, &e), true;
+	}
+	return false;
+}
+
+int cm_walk(const uint8_t *blob, uint8_t *wblob, const struct cm_header *h,
+	    int flags, uint64_t shift, size_t max_errors,
+	    int (*report)(void *ctx, const struct cm_error *err), void *ctx,
+	    struct cm_error *first)
+{
+	struct walk w = {
+		.blob = blob, .wblob = wblob, .h = h, .flags = flags,
+		.shift = wblob ? shift : 0, .max_errors = max_errors,
+		.report = report, .ctx = ctx, .first = first,
+	};
+	uint64_t table_end = h->table_offset + h->table_size;
+	uint64_t relocated_end = 0;
+	struct cm_hash *hash = NULL;
+
+	if (!(flags & CM_CHECK_NO_CHECKSUM)) {
+		hash = cm_hash_new();
+		if (!hash)
+			return -1;	/* errno ENOMEM */
+	}
+	if (check_zero(&w, h->data_end, h->table_offset, "padding")
+	    || (h->sections_size
+		&& check_zero(&w, table_end, h->sections_offset, "padding"))
+	    || check_sections(&w))
+		goto out;
+	if (walk_data(&w, hash, &relocated_end))
+		goto out;
+	if (hash) {
+		uint64_t sum;
+
+		cm_hash_raw(hash, blob + h->table_offset,
+			    h->blob_size - h->table_offset);
+		cm_hash_header(hash, blob, h->header_size);
+		sum = cm_hash_digest(hash);
+		if (sum != h->checksum) {
+			struct cm_error e;
+
+			cm_fail(&e, CM_E_CHECKSUM, CM_H_CHECKSUM, UINT64_MAX,
+				"checksum mismatch: stored 0x%016llx, "
+				"computed 0x%016llx",
+				(unsigned long long)h->checksum,
+				(unsigned long long)sum);
+			defect(&w, &e);
+		}
+	}
+out:
+	cm_hash_free(hash);
+	if (w.errors == 0)
+		return 0;
+	if (relocated_end)
+		undo(&w, relocated_end);
+	errno = EBADMSG;
+	return -1;
+}
+
+/* Header checks that need the caller's exact length. */
+static int read_header(const void *blob, size_t len, int flags,
+		       struct cm_header *h, struct cm_error *err)
+{
+	if (!blob || (flags & ~(CM_CHECK_EXACT | CM_CHECK_NO_CHECKSUM
+				| CM_CHECK_STRICT))) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (cm_header_read(blob, len, h, err))
+		return -1;
+	if ((flags & CM_CHECK_EXACT) && len != h->blob_size)
+		return cm_fail(err, CM_E_LENGTH, h->blob_size, UINT64_MAX,
+			       "%llu trailing bytes after the %llu-byte blob",
+			       (unsigned long long)(len - h->blob_size),
+			       (unsigned long long)h->blob_size);
+	return 0;
+}
+
+CM_API int cm_check(const void *blob, size_t len, int flags,
+		    struct cm_error *err)
+{
+	struct cm_header h;
+
+	if (read_header(blob, len, flags, &h, err))
+		return -1;
+	return cm_walk(blob, NULL, &h, flags, 0, 1, NULL, NULL, err);
+}
+
+CM_API int cm_check_all(const void *blob, size_t len, int flags,
+			size_t max_errors,
+			int (*report)(void *ctx, const struct cm_error *err),
+			void *ctx)
+{
+	struct cm_header h;
+	struct cm_error e;
+
+	if (!report) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (read_header(blob, len, flags, &h, &e)) {
+		if (errno == EBADMSG)
+			report(ctx, &e);
+		return -1;
+	}
+	return cm_walk(blob, NULL, &h, flags, 0, max_errors, report, ctx,
+		       NULL);
+}
+
+CM_API uint64_t cm_checksum_compute(const void *blob, const struct cm_header *h)
+{
+	struct cm_table_cursor c;
+	uint64_t slots[WALK_SLOTS], sum;
+	struct cm_hash *hash = cm_hash_new();
+	const uint8_t *p = blob;
+
+	if (!hash)
+		return 0;
+	cm_table_start(&c, p, h);
+	for (uint64_t off = h->header_size; off < h->table_offset;) {
+		uint64_t end = off + WALK_CHUNK < h->table_offset
+			       ? off + WALK_CHUNK : h->table_offset;
+		ssize_t n = cm_table_next(&c, slots, WALK_SLOTS, end, NULL);
+
+		if (n < 0)	/* an undecodable table: hash it as bytes */
+			n = 0;
+		if ((size_t)n == WALK_SLOTS)
+			end = slots[n - 1] + 8;
+		cm_hash_data(hash, p, off, end - off, slots, (size_t)n,
+			     h->base);
+		off = end;
+	}
+	cm_hash_raw(hash, p + h->table_offset, h->blob_size - h->table_offset);
+	cm_hash_header(hash, p, h->header_size);
+	sum = cm_hash_digest(hash);
+	cm_hash_free(hash);
+	return sum;
+}
+
+CM_API ssize_t cm_object_map(const void *blob, size_t len,
+			     struct cm_object *out, size_t max,
+			     struct cm_error *err)
+{
+	struct cm_header h;
+	struct walk w = { .blob = blob, .h = &h, .first = err };
+
+	if (!blob || (!out && max)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (cm_header_read(blob, len, &h, err))
+		return -1;
+	if (check_sections(&w)) {
+		errno = EBADMSG;
+		return -1;
+	}
+	for (uint64_t i = 0; i < w.map.count && i < max; i++) {
+		out[i].offset = object_offset(&w.map, i);
+		out[i].size = cm_load64(w.map.pairs + i * 16 + 8);
+	}
+	return (ssize_t)w.map.count;
+}

@@ -1,0 +1,231 @@
+/* SPDX-License-Identifier: MIT */
+/* cm_serialize: one pass over the data writes the table and the checksum. */
+#include <errno.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "cma-private.h"
+
+/* Slots are gathered, checked and hashed a chunk at a time. */
+#define SEAL_CHUNK (16 * 1024)
+#define SEAL_SLOTS (SEAL_CHUNK / 8)
+
+struct sealer {
+	struct cm_attr *mem;
+	int mode;
+	uint64_t pos;		/* next table byte */
+	uint64_t prev;		/* last slot written */
+	uint64_t count;
+	uint64_t limit;		/* writes below this need no check */
+};
+
+/* Room for `need` more bytes at s->pos, inside capacity and the file. */
+static int make_room(struct sealer *s, uint64_t need)
+{
+	struct cm_attr *mem = s->mem;
+	uint64_t end = s->pos + need;
+
+	if (end > mem->capacity) {
+		errno = ENOMEM;
+		return -1;
+	}
+	if (mem->fd >= 0 && end > mem->committed
+	    && cm_arena_reserve(mem, end))
+		return -1;
+	s->limit = mem->fd >= 0 && mem->committed < mem->capacity
+		   ? mem->committed : mem->capacity;
+	return 0;
+}
+
+/* Table bytes past the extent: later allocations must zero them. */
+static void note_dirty(struct cm_attr *mem, uint64_t end)
+{
+	if (end > mem->dirty_end)
+		mem->dirty_end = end;
+}
+
+static int emit(struct sealer *s, uint64_t slot)
+{
+	uint8_t *out;
+
+	if (s->pos + 8 > s->limit && make_room(s, 8))
+		return -1;
+	out = s->mem->base + s->pos;
+	if (s->mode == CM_ABSOLUTE_OFFSET) {
+		cm_store64(out, slot);
+		s->pos += 8;
+	} else {
+		s->pos += cm_vlq_encode((slot - s->prev) / 8, out);
+	}
+	s->prev = slot;
+	s->count++;
+	return 0;
+}
+
+/* Recorded slots in [off, end) that hold a pointer, each checked. */
+static ssize_t gather(const struct cm_attr *mem, uint64_t off, uint64_t end,
+		      uint64_t *slots)
+{
+	uint64_t lo = (uintptr_t)mem->base + CM_HEADER_SIZE;
+	uint64_t hi = (uintptr_t)mem->base + mem->extent;
+	size_t n = 0;
+
+	for (uint64_t w = off / 512; w * 512 < end; w++) {
+		uint64_t bits = mem->slots[w];
+
+		while (bits) {
+			uint64_t s = (w * 64 + __builtin_ctzll(bits)) * 8;
+			uint64_t v;
+
+			bits &= bits - 1;
+			if (s < off || s >= end)
+				continue;
+			v = cm_load64(mem->base + s);
+			if (!v)
+				continue;	/* NULL: not listed */
+			if (v < lo || v > hi) {
+				errno = EINVAL;	/* could never relocate */
+				return -1;
+			}
+			slots[n++] = s;
+		}
+	}
+	return (ssize_t)n;
+}
+
+static int write_table(struct sealer *s, struct cm_hash *hash)
+{
+	struct cm_attr *mem = s->mem;
+	uint64_t slots[SEAL_SLOTS];
+
+	for (uint64_t off = CM_HEADER_SIZE; off < mem->extent;
+	     off += SEAL_CHUNK) {
+		uint64_t end = off + SEAL_CHUNK < mem->extent
+			       ? off + SEAL_CHUNK : mem->extent;
+		ssize_t n = gather(mem, off, end, slots);
+
+		if (n < 0)
+			return -1;
+		cm_hash_data(hash, mem->base, off, end - off, slots, (size_t)n,
+			     (uintptr_t)mem->base);
+		for (ssize_t i = 0; i < n; i++)
+			if (emit(s, slots[i]))
+				return -1;
+	}
+	return 0;
+}
+
+static int write_object_map(struct sealer *s)
+{
+	struct cm_attr *mem = s->mem;
+	uint64_t at = s->pos, pos = 0, off, size, count = 0;
+
+	if (make_room(s, CM_SECTION_HEADER))
+		return -1;
+	s->pos += CM_SECTION_HEADER;
+	while (cm_arena_next_object(mem, &pos, &off, &size)) {
+		if (make_room(s, 16))
+			return -1;
+		cm_store64(mem->base + s->pos, off);
+		cm_store64(mem->base + s->pos + 8, size);
+		s->pos += 16;
+		count++;
+	}
+	cm_store32(mem->base + at, CM_SECTION_OBJECT_MAP);
+	cm_store32(mem->base + at + 4, 0);
+	cm_store64(mem->base + at + 8, count * 16);
+	return 0;
+}
+
+/* Zero [from, to): padding between the parts of the blob. */
+static int pad(struct sealer *s, uint64_t to)
+{
+	if (to > s->pos) {
+		if (make_room(s, to - s->pos))
+			return -1;
+		memset(s->mem->base + s->pos, 0, to - s->pos);
+		s->pos = to;
+	}
+	return 0;
+}
+
+CM_API void *cm_serialize(struct cm_attr *mem, void *root, int mode,
+			  int msync_flags)
+{
+	uint8_t header[CM_HEADER_SIZE];
+	struct cm_header h = { 0 };
+	struct sealer s = { .mem = mem, .mode = mode };
+	struct cm_hash *hash = NULL;
+	uint8_t *r = root;
+
+	if (!mem || (mode != CM_RELATIVE_OFFSET && mode != CM_ABSOLUTE_OFFSET)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (mem->attached) {
+		errno = EPERM;
+		return NULL;
+	}
+	if (r < mem->base + CM_HEADER_SIZE || r >= mem->base + mem->extent) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (mode == CM_RELATIVE_OFFSET && mem->extent >= CM_RELATIVE_LIMIT) {
+		errno = ERANGE;
+		return NULL;
+	}
+	hash = cm_hash_new();
+	if (!hash)
+		return NULL;
+	s.pos = mem->extent;
+	s.limit = s.pos;
+	if (pad(&s, cm_align8(mem->extent)))
+		goto fail;
+	h.table_offset = s.pos;
+	if (write_table(&s, hash))
+		goto fail;
+	h.table_size = s.pos - h.table_offset;
+	if (mem->flags & CM_OBJECT_MAP) {
+		if (pad(&s, cm_align8(s.pos)))
+			goto fail;
+		h.sections_offset = s.pos;
+		if (write_object_map(&s))
+			goto fail;
+		h.sections_size = s.pos - h.sections_offset;
+		h.optional_flags = CM_OPT_OBJECT_MAP;
+	}
+	cm_hash_raw(hash, mem->base + h.table_offset, s.pos - h.table_offset);
+	note_dirty(mem, s.pos);
+
+	h.version_major = CM_VERSION_MAJOR;
+	h.version_minor = CM_VERSION_MINOR;
+	h.header_size = CM_HEADER_SIZE;
+	h.mode = (uint32_t)mode;
+	h.base = (uintptr_t)mem->base;
+	h.capacity = mem->capacity;
+	h.root = (uint64_t)(r - mem->base);
+	h.data_end = mem->extent;
+	h.pointer_count = s.count;
+	h.blob_size = s.pos;
+	cm_header_encode(&h, header);
+	cm_hash_header(hash, header, CM_HEADER_SIZE);
+	h.checksum = cm_hash_digest(hash);
+	cm_store64(header + CM_H_CHECKSUM, h.checksum);
+	cm_hash_free(hash);
+	hash = NULL;
+
+	if (mem->fd >= 0 && mem->committed != h.blob_size) {
+		if (ftruncate(mem->fd, (off_t)h.blob_size))
+			goto fail;
+		mem->committed = h.blob_size;
+	}
+	memcpy(mem->base, header, CM_HEADER_SIZE);
+	mem->sealed_size = h.blob_size;
+	if (msync_flags && msync(mem->base, h.blob_size, msync_flags))
+		return NULL;	/* the blob is complete; only the sync failed */
+	return mem->base;
+fail:
+	note_dirty(mem, s.pos);
+	cm_hash_free(hash);
+	return NULL;
+}

@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: MIT */
+/* What cma-dump, cma-verify and cma-convert share: input, verdicts, output. */
+#ifndef TOOL_COMMON_H
+#define TOOL_COMMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "cma.h"
+
+/* The exit status table, the same in the three tools (see the man pages). */
+enum tool_status {
+	TOOL_OK = 0,		/* success */
+	TOOL_INVALID = 1,	/* a defective blob, an impossible conversion */
+	TOOL_USAGE = 2,		/* bad command line */
+	TOOL_IO = 3,		/* cannot open, read or write */
+	TOOL_NOT_CMA = 4,	/* no magic, unknown major version or flag */
+};
+
+#ifndef CMA_VERSION
+#define CMA_VERSION "unknown"
+#endif
+#define TOOL_BUG_ADDRESS "the libcma issue tracker (see README.md)"
+
+/* The program name used in every diagnostic ("cma-dump"). */
+extern const char *tool_prog;
+
+/* One input blob: a read-only private mapping, or stdin read whole. */
+struct tool_input {
+	const char *name;	/* as shown in messages ("<stdin>" for -) */
+	const uint8_t *data;
+	size_t len;
+	void *map;		/* munmap() this, map_len bytes, when set */
+	size_t map_len;
+	void *heap;		/* free() this when set */
+};
+
+/*
+ * Set up the program: its name, argp's usage status, a SIGBUS handler (a
+ * mapped file truncated under us is an I/O error, not a crash).
+ */
+void tool_init(const char *prog);
+
+/*
+ * Open `path` ("-" is stdin) and map or read it whole.
+ * @return 0; -1 with errno (the caller reports it: exit status 3).
+ */
+int tool_input_open(struct tool_input *in, const char *path);
+void tool_input_close(struct tool_input *in);
+
+/*
+ * The verdict on a blob, exactly as cma-verify gives it: cm_check() with
+ * CM_CHECK_EXACT and `flags`.
+ * @return 0 when valid; else the exit status (1 or 4), *err filled.
+ */
+int tool_check(const struct tool_input *in, int flags, struct cm_error *err);
+
+/* The exit status for an error code: 4 for "not a cma blob", else 1. */
+int tool_status_of(int code);
+
+/* Whether colour escapes may go to `stream` (a terminal, NO_COLOR unset). */
+bool tool_color(FILE *stream);
+
+/* "PROG: FILE: offset 0x1f8: message" on stderr. */
+void tool_report(const char *file, const struct cm_error *err);
+
+/* "PROG: FILE: what: strerror(errnum)" on stderr. */
+void tool_report_errno(const char *file, const char *what, int errnum);
+
+/* "relative", "absolute" or "unknown". */
+const char *tool_mode_name(uint32_t mode);
+
+/* "5.0 MiB", "312 B". */
+void tool_human_size(uint64_t n, char *buf, size_t len);
+
+/* A number: hex with a 0x prefix or decimal, the whole string, no sign. */
+int tool_parse_u64(const char *s, uint64_t *v);
+
+/* A JSON string literal (control characters and bad UTF-8 escaped). */
+void tool_json_string(FILE *f, const char *s);
+
+/* {"code": 15, "name": "CM_E_CHECKSUM", "offset": 112, ...} */
+void tool_json_error(FILE *f, const struct cm_error *err);
+
+/*
+ * Flush and close stdout. @return `status`, or 3 when stdout could not be
+ * written (a full disk, a closed pipe) and status was lower.
+ */
+int tool_finish(int status);
+
+#endif /* TOOL_COMMON_H */

@@ -24,7 +24,7 @@ struct catalog {
 	uint64_t items, keys;
 };
 
-static void print_tree(const struct tree_node *t, unsigned depth)
+static inline void print_tree(const struct tree_node *t, unsigned depth)
 {
 	/* In order, with the depth: two different shapes print differently. */
 	for (; t; t = t->right, depth++) {

@@ -244,6 +244,17 @@ static struct cm_attr *create(int fd, size_t length, int mode, int flags,
 	mem->map_len = map_len;
 	mem->extent = CM_HEADER_SIZE;
 	mem->owns_mapping = true;
+	/* The arena first: the caller may have just freed `addr`. */
+	if (place == CM_PLACE_EXACT)
+		base = map_exact(addr, map_len, fd, mode) == 0 ? addr : NULL;
+	else if (place == CM_PLACE_RANGE)
+		base = map_in_range(map_len, fd, mode);
+	else
+		base = map_anywhere(map_len, fd, mode);
+	if (!base)
+		goto fail;
+	mem->base = base;
+
 	/* One bit per 8-byte word of capacity, in whole 64-bit words. */
 	bits = (length + 7) / 8;
 	mem->bitmap_bytes = round_up((bits + 63) / 64 * 8, page_size());
@@ -255,16 +266,6 @@ static struct cm_attr *create(int fd, size_t length, int mode, int flags,
 	mem->free_lists = cm_free_lists_new();
 	if (!mem->free_lists)
 		goto fail;
-
-	if (place == CM_PLACE_EXACT)
-		base = map_exact(addr, map_len, fd, mode) == 0 ? addr : NULL;
-	else if (place == CM_PLACE_RANGE)
-		base = map_in_range(map_len, fd, mode);
-	else
-		base = map_anywhere(map_len, fd, mode);
-	if (!base)
-		goto fail;
-	mem->base = base;
 	if (!(flags & CM_NO_HUGEPAGES)) {
 		/* Advice only: an arena without huge pages still works. */
 		(void)madvise(base, map_len, MADV_HUGEPAGE);

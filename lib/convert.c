@@ -86,7 +86,7 @@ static int sink_zero(struct sink *s, uint64_t n)
 struct job {
 	const uint8_t *blob;
 	const struct cm_header *in;
-	struct cm_header out;	/* base and checksum set per pass */
+	struct cm_header out;	/* the output header */
 	uint64_t *slots;	/* SLOT_BATCH entries */
 };
 
@@ -176,33 +176,61 @@ static int emit_table(const struct job *j, struct sink *s,
 	return k < 0 ? -1 : 0;
 }
 
-/* The whole output blob, with `base` and `checksum` in its header. */
-static int emit(const struct job *j, uint64_t base, uint64_t checksum,
-		struct sink *s, struct cm_error *err)
+/* Everything after the header: data, padding, table, sections. */
+static int emit_body(const struct job *j, uint64_t shift, struct sink *s,
+		     struct cm_error *err)
 {
-	const struct cm_header *in = j->in;
-	struct cm_header h = j->out;
-	uint64_t table_end = h.table_offset + h.table_size;
-	uint8_t *w;
+	const struct cm_header *in = j->in, *h = &j->out;
+	uint64_t table_end = h->table_offset + h->table_size;
 
-	h.base = base;
-	h.checksum = checksum;
-	w = sink_room(s, CM_HEADER_SIZE);
-	if (!w)
-		return -1;
-	cm_header_encode(&h, w);
-	if (sink_put(s, j->blob + CM_HEADER_SIZE,
-		     in->header_size - CM_HEADER_SIZE)
-	    || emit_data(j, base - in->base, s, err)
-	    || sink_zero(s, h.table_offset - h.data_end)
+	if (emit_data(j, shift, s, err)
+	    || sink_zero(s, h->table_offset - h->data_end)
 	    || emit_table(j, s, err))
 		return -1;
-	if (h.sections_size
-	    && (sink_zero(s, h.sections_offset - table_end)
+	if (h->sections_size
+	    && (sink_zero(s, h->sections_offset - table_end)
 		|| sink_put(s, j->blob + in->sections_offset,
 			    in->sections_size)))
 		return -1;
 	return sink_flush(s);
+}
+
+/*
+ * The checksum of the output. The hash takes the header last (as
+ * cm_checksum_compute does), normalised: base and checksum fields as 0,
+ * slots as value - base, hence the body emitted for base 0.
+ */
+static int checksum(struct job *j, struct sink *s, struct cm_error *err)
+{
+	uint8_t header[CM_HEADER_SIZE];
+
+	s->hash = cm_hash_new();
+	if (!s->hash) {
+		errno = ENOMEM;
+		return -1;
+	}
+	if (emit_body(j, 0 - j->in->base, s, err))
+		return -1;
+	cm_header_encode(&j->out, header);
+	cm_hash_header(s->hash, header, CM_HEADER_SIZE);
+	cm_hash_raw(s->hash, j->blob + CM_HEADER_SIZE,
+		    j->in->header_size - CM_HEADER_SIZE);
+	j->out.checksum = cm_hash_digest(s->hash);
+	cm_hash_free(s->hash);
+	s->hash = NULL;
+	return 0;
+}
+
+static int emit(const struct job *j, struct sink *s, struct cm_error *err)
+{
+	uint8_t *w = sink_room(s, CM_HEADER_SIZE);
+
+	if (!w)
+		return -1;
+	cm_header_encode(&j->out, w);
+	return sink_put(s, j->blob + CM_HEADER_SIZE,
+			j->in->header_size - CM_HEADER_SIZE)
+	       || emit_body(j, j->out.base - j->in->base, s, err) ? -1 : 0;
 }
 
 /*
@@ -264,17 +292,8 @@ CM_API int cm_convert(const void *blob, size_t len, int mode, uint64_t base,
 		goto out;
 	}
 
-	s.hash = cm_hash_new();
-	if (!s.hash) {
-		errno = ENOMEM;
-		goto out;
-	}
-	if (emit(&j, 0, 0, &s, err))
-		goto out;
-	j.out.checksum = cm_hash_digest(s.hash);
-	cm_hash_free(s.hash);
-	s.hash = NULL;
-	if (emit(&j, base, j.out.checksum, &s, err))
+	j.out.base = base;
+	if (checksum(&j, &s, err) || emit(&j, &s, err))
 		goto out;
 	ret = 0;
 out:

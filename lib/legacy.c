@@ -330,16 +330,13 @@ static uint64_t relative_table_size(const struct legacy *l)
 	return size;
 }
 
-/* The v1 blob described by `h` (its base and checksum included). */
-static int emit(const struct legacy *l, const struct cm_header *h,
-		struct sink *s)
+/* What follows the v1 header: data, padding, table; pointers on `base`. */
+static int emit_body(const struct legacy *l, const struct cm_header *h,
+		     uint64_t base, struct sink *s)
 {
 	uint64_t i = 0, off = 8, prev = 0, slot;
-	uint8_t *w = sink_room(s, CM_HEADER_SIZE);
+	uint8_t *w;
 
-	if (!w)
-		return -1;
-	cm_header_encode(h, w);
 	slot = next_slot(l, &i);
 	while (off < l->data_end) {
 		uint64_t left = l->data_end - off;
@@ -350,11 +347,11 @@ static int emit(const struct legacy *l, const struct cm_header *h,
 		w = sink_room(s, n);
 		memcpy(w, l->p + off, n);
 		/* The values' offset moves with the data; their base
-		 * becomes h->base. */
+		 * becomes `base`. */
 		for (; slot < off + n; slot = next_slot(l, &i)) {
 			uint8_t *p = w + (slot - off);
 
-			cm_store64(p, cm_load64(p) - l->b + SHIFT + h->base);
+			cm_store64(p, cm_load64(p) - l->b + SHIFT + base);
 		}
 		off += n;
 	}
@@ -408,6 +405,7 @@ CM_API int cm_legacy_import(const void *legacy, size_t len, int mode,
 		.version_minor = CM_VERSION_MINOR,
 		.header_size = CM_HEADER_SIZE,
 	};
+	uint8_t header[CM_HEADER_SIZE];
 	int ret = -1, saved;
 
 	if (!legacy || !write
@@ -445,20 +443,24 @@ CM_API int cm_legacy_import(const void *legacy, size_t len, int mode,
 		goto out;
 	}
 
+	h.base = base;
 	s.buf = malloc(SINK_SIZE);
 	s.hash = cm_hash_new();
 	if (!s.buf || !s.hash) {
 		errno = ENOMEM;
 		goto out;
 	}
-	/* The normalised image: base and checksum 0, slots as offsets. */
-	if (emit(&l, &h, &s))
+	/* The normalised image (slots as offsets, base 0), then the header,
+	 * in cm_checksum_compute's order. */
+	if (emit_body(&l, &h, 0, &s))
 		goto out;
+	cm_header_encode(&h, header);
+	cm_hash_header(s.hash, header, CM_HEADER_SIZE);
 	h.checksum = cm_hash_digest(s.hash);
 	cm_hash_free(s.hash);
 	s.hash = NULL;
-	h.base = base;
-	if (emit(&l, &h, &s))
+	cm_header_encode(&h, sink_room(&s, CM_HEADER_SIZE));
+	if (emit_body(&l, &h, base, &s))
 		goto out;
 	ret = 0;
 out:

@@ -130,35 +130,38 @@ static int read_all(int fd, uint8_t *buf, size_t size)
 	return 0;
 }
 
-/* The fallback: a private copy, relocated to wherever it landed. */
+/*
+ * The fallback: a private copy, relocated to wherever it landed. On failure
+ * b->map stays for the caller to unmap.
+ */
 static int open_copy(struct cm_blob *b, int fd, int flags)
 {
 	struct cm_error err;
-	int saved;
 
 	b->map = map_anonymous(b->size, &b->map_len);
-	if (!b->map)
+	if (!b->map || read_all(fd, b->map, b->size) < 0)
 		return -1;
-	if (read_all(fd, b->map, b->size) < 0)
-		goto fail;
 	b->root = cm_deserialize_flags(b->map, b->size,
 				       (flags & CM_OPEN_TRUSTED) ?
 				       CM_TRUSTED : 0, &err);
 	if (!b->root)
-		goto fail;
+		return -1;
 	if (!(flags & CM_OPEN_WRITABLE) &&
 	    mprotect(b->map, b->map_len, PROT_READ) < 0)
-		goto fail;
+		return -1;
 	b->relocated = 1;
 	return 0;
-fail:
-	saved = errno;
-	munmap(b->map, b->map_len);
-	b->map = NULL;
-	errno = saved;
-	return -1;
 }
 
+/*
+ * What trusting costs: at the base, CM_OPEN_TRUSTED checks the header only,
+ * so a damaged or hostile file hands the caller pointers nobody verified
+ * (a read may fault or wander anywhere). In the fallback the structure is
+ * still checked by the relocation, only the checksum is skipped. And at the
+ * base the mapping is shared: it sees later changes to the file, and a
+ * truncation raises SIGBUS on access. Validation speaks for the file as it
+ * was at open time; the relocated copy alone is immune to later writers.
+ */
 CM_API struct cm_blob *cm_open(const char *path, int flags)
 {
 	uint8_t hdr[CM_HEADER_SIZE] = { 0 };
@@ -208,12 +211,8 @@ CM_API struct cm_blob *cm_open(const char *path, int flags)
 		b->map_len = round_up(b->size, page_size());
 		/* The mapping may be read-only: the check never writes. */
 		if (!(flags & CM_OPEN_TRUSTED) &&
-		    cm_check(b->map, b->size, CM_CHECK_EXACT, &err) < 0) {
-			saved = errno;
-			munmap(b->map, b->map_len);
-			errno = saved;
+		    cm_check(b->map, b->size, CM_CHECK_EXACT, &err) < 0)
 			goto fail;
-		}
 		b->root = (uint8_t *)b->map + h.root;
 		b->relocated = 0;
 	} else if (open_copy(b, fd, flags) < 0) {
@@ -224,6 +223,8 @@ CM_API struct cm_blob *cm_open(const char *path, int flags)
 	return b;
 fail:
 	saved = errno;
+	if (b && b->map)
+		munmap(b->map, b->map_len);
 	free(b);
 	if (fd >= 0)
 		close(fd);

@@ -188,7 +188,7 @@ static void check_one(const uint8_t *data, size_t size)
 		/* Must not crash on a defective table either. */
 		(void)cm_checksum_compute(data, &h);
 	}
-	check_map(data, size, &h, rc[2] == 0);
+	check_map(data, size, &h, rc[0] == 0);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -1,0 +1,472 @@
+/* SPDX-License-Identifier: MIT */
+/* cm_convert: mode round trips, rebasing, the relative bound, refusals. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "test-util.h"
+
+/* A growing in-memory sink; can be told to fail on its n-th call. */
+struct membuf {
+	uint8_t *p;
+	size_t len, cap;
+	unsigned calls;
+	unsigned fail_at;	/* 0: never; else fail on this call */
+	int fail_errno;
+};
+
+static int mem_write(void *ctx, const void *buf, size_t len)
+{
+	struct membuf *m = ctx;
+
+	if (++m->calls == m->fail_at) {
+		errno = m->fail_errno;
+		return -1;
+	}
+	if (m->len + len > m->cap) {
+		m->cap = (m->len + len) * 2;
+		m->p = realloc(m->p, m->cap);
+		ck_assert_ptr_nonnull(m->p);
+	}
+	memcpy(m->p + m->len, buf, len);
+	m->len += len;
+	return 0;
+}
+
+static uint64_t load64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return v;
+}
+
+static void store64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
+
+struct node {
+	uint64_t x;
+	struct node *next;
+};
+
+/*
+ * A list of `nodes` nodes built in an arena with `flags` (CM_OBJECT_MAP
+ * adds a section), serialized in `mode`; a malloc'd copy.
+ */
+static void *list_blob(size_t nodes, int mode, int flags, size_t *len)
+{
+	struct cm_attr *mem = cm_create(-1, 8192 + nodes * 48, MAP_PRIVATE,
+					flags);
+	struct node *head = NULL, *n;
+	void *blob, *copy;
+
+	ck_assert_ptr_nonnull(mem);
+	for (size_t i = 0; i < nodes; i++) {
+		ck_assert_int_eq(cm_alloc(mem, &n, sizeof *n), 0);
+		n->x = i;
+		ck_assert_int_eq(cm_ptr_to(mem, &n->next, head), 0);
+		head = n;
+	}
+	blob = cm_serialize(mem, head, mode, 0);
+	ck_assert_ptr_nonnull(blob);
+	*len = (size_t)cm_get_size(mem);
+	copy = cm_test_copy(blob, *len);
+	cm_delete(mem, CM_ERASE);
+	return copy;
+}
+
+static struct cm_header header_of(const void *blob, size_t len)
+{
+	struct cm_header h;
+	struct cm_error e;
+
+	ck_assert_msg(cm_header_read(blob, len, &h, &e) == 0, "%s",
+		      e.message);
+	return h;
+}
+
+/* Convert, expecting success; the output, validated. */
+static struct membuf convert_ok(const void *blob, size_t len, int mode,
+				uint64_t base)
+{
+	struct membuf m = { 0 };
+	struct cm_error e = { 0 };
+
+	ck_assert_msg(cm_convert(blob, len, mode, base, 0, mem_write, &m,
+				 &e) == 0, "convert: %s", e.message);
+	ck_assert_msg(cm_check(m.p, m.len, CM_CHECK_EXACT, &e) == 0,
+		      "output refused: %s (%s at 0x%llx)", e.message,
+		      cm_error_name(e.code), (unsigned long long)e.offset);
+	return m;
+}
+
+/* Relocate a copy and walk the list: nodes-1 down to 0. */
+static void assert_list(const void *blob, size_t len, size_t nodes)
+{
+	void *copy = cm_test_copy(blob, len);
+	struct cm_error e;
+	struct node *n = cm_deserialize_flags(copy, len, 0, &e);
+	size_t count = 0;
+
+	ck_assert_msg(n != NULL, "deserialize: %s", e.message);
+	for (; n; n = n->next, count++) {
+		ck_assert((uint8_t *)n >= (uint8_t *)copy
+			  && (uint8_t *)n < (uint8_t *)copy + len);
+		ck_assert_uint_eq(n->x, nodes - 1 - count);
+	}
+	ck_assert_uint_eq(count, nodes);
+	free(copy);
+}
+
+/* The same slots and targets, entry by entry. */
+static void assert_same_relocs(const void *a, size_t alen, const void *b,
+			       size_t blen)
+{
+	struct cm_reloc_iter ia, ib;
+	struct cm_reloc ra, rb;
+	int na, nb;
+
+	ck_assert_int_eq(cm_reloc_begin(&ia, a, alen, NULL), 0);
+	ck_assert_int_eq(cm_reloc_begin(&ib, b, blen, NULL), 0);
+	do {
+		na = cm_reloc_next(&ia, &ra, NULL);
+		nb = cm_reloc_next(&ib, &rb, NULL);
+		ck_assert_int_eq(na, nb);
+		if (na == 1) {
+			ck_assert_uint_eq(ra.slot, rb.slot);
+			ck_assert_uint_eq(ra.target, rb.target);
+		}
+	} while (na == 1);
+	ck_assert_int_eq(na, 0);
+}
+
+static const int modes[] = { CM_RELATIVE_OFFSET, CM_ABSOLUTE_OFFSET };
+static const size_t sizes[] = { 1, 7, 5000 };	/* 5000: several chunks */
+
+/* mode -> other mode -> mode gives back the input, byte for byte. */
+START_TEST(round_trip_modes)
+{
+	int mode = modes[_i % 2], other = modes[1 - _i % 2];
+	size_t nodes = sizes[_i / 2], len;
+	uint8_t *blob = list_blob(nodes, mode, 0, &len);
+	struct membuf a = convert_ok(blob, len, other, UINT64_MAX);
+	struct membuf b = convert_ok(a.p, a.len, mode, UINT64_MAX);
+	struct cm_header ha = header_of(a.p, a.len), h = header_of(blob, len);
+
+	ck_assert_uint_eq(ha.mode, other);
+	ck_assert_uint_eq(ha.base, h.base);
+	ck_assert_uint_eq(ha.capacity, h.capacity);
+	ck_assert_uint_eq(ha.pointer_count, h.pointer_count);
+	if (other == CM_ABSOLUTE_OFFSET)
+		ck_assert_uint_eq(ha.table_size, 8 * h.pointer_count);
+	assert_same_relocs(blob, len, a.p, a.len);
+	assert_list(a.p, a.len, nodes);
+	ck_assert_uint_eq(b.len, len);
+	ck_assert_mem_eq(b.p, blob, len);
+	free(a.p);
+	free(b.p);
+	free(blob);
+}
+END_TEST
+
+/* Mode 0 and the recorded base: an exact copy. */
+START_TEST(identity_copy)
+{
+	size_t len;
+	uint8_t *blob = list_blob(20, modes[_i], 0, &len);
+	struct membuf m = convert_ok(blob, len, 0, UINT64_MAX);
+
+	ck_assert_uint_eq(m.len, len);
+	ck_assert_mem_eq(m.p, blob, len);
+	free(m.p);
+	free(blob);
+}
+END_TEST
+
+/* Sections are copied and move with the table. */
+START_TEST(round_trip_object_map)
+{
+	int mode = modes[_i], other = modes[1 - _i];
+	size_t len;
+	uint8_t *blob = list_blob(30, mode, CM_OBJECT_MAP, &len);
+	struct cm_header h = header_of(blob, len);
+	struct membuf a = convert_ok(blob, len, other, UINT64_MAX);
+	struct membuf b = convert_ok(a.p, a.len, mode, UINT64_MAX);
+	struct cm_object oa[64], ob[64];
+	ssize_t na, nb;
+
+	ck_assert_uint_gt(h.sections_size, 0);
+	na = cm_object_map(blob, len, oa, 64, NULL);
+	nb = cm_object_map(a.p, a.len, ob, 64, NULL);
+	ck_assert_int_eq(na, 30);
+	ck_assert_int_eq(na, nb);
+	ck_assert_mem_eq(oa, ob, (size_t)na * sizeof *oa);
+	ck_assert_int_eq(cm_check(a.p, a.len, CM_CHECK_EXACT | CM_CHECK_STRICT,
+				  NULL), 0);
+	assert_list(a.p, a.len, 30);
+	ck_assert_uint_eq(b.len, len);
+	ck_assert_mem_eq(b.p, blob, len);
+	free(a.p);
+	free(b.p);
+	free(blob);
+}
+END_TEST
+
+/* Rebase to X (and to 0), then back: the input again. */
+START_TEST(rebase_and_back)
+{
+	static const uint64_t bases[] = { 0x7f0000001000ULL, 0, 8 };
+	size_t len;
+	uint8_t *blob = list_blob(3000, modes[_i % 2], 0, &len);
+	uint64_t x = bases[_i / 2];
+	struct cm_header h = header_of(blob, len), hx;
+	struct membuf a = convert_ok(blob, len, 0, x);
+	struct membuf b = convert_ok(a.p, a.len, 0, h.base);
+	struct cm_reloc_iter it;
+	struct cm_reloc r;
+	int n;
+
+	hx = header_of(a.p, a.len);
+	ck_assert_uint_eq(hx.base, x);
+	/* The checksum is computed as if the base were 0. */
+	ck_assert_uint_eq(hx.checksum, h.checksum);
+	ck_assert_uint_eq(hx.mode, h.mode);
+	ck_assert_uint_eq(a.len, len);
+	/* Only pointers, the base and the checksum may differ. */
+	ck_assert_int_ne(memcmp(a.p, blob, len), 0);
+	ck_assert_int_eq(cm_reloc_begin(&it, a.p, a.len, NULL), 0);
+	while ((n = cm_reloc_next(&it, &r, NULL)) == 1)
+		ck_assert_uint_eq(r.value,
+				  load64(blob + r.slot) - h.base
+				  + x);
+	ck_assert_int_eq(n, 0);
+	assert_list(a.p, a.len, 3000);
+	ck_assert_uint_eq(b.len, len);
+	ck_assert_mem_eq(b.p, blob, len);
+	free(a.p);
+	free(b.p);
+	free(blob);
+}
+END_TEST
+
+/* Rebase and change the mode at once; undo both at once. */
+START_TEST(rebase_with_mode)
+{
+	int mode = modes[_i], other = modes[1 - _i];
+	size_t len;
+	uint8_t *blob = list_blob(100, mode, 0, &len);
+	struct cm_header h = header_of(blob, len);
+	struct membuf a = convert_ok(blob, len, other, 0x100000);
+	struct membuf b = convert_ok(a.p, a.len, mode, h.base);
+
+	ck_assert_uint_eq(header_of(a.p, a.len).base, 0x100000);
+	assert_list(a.p, a.len, 100);
+	ck_assert_uint_eq(b.len, len);
+	ck_assert_mem_eq(b.p, blob, len);
+	free(a.p);
+	free(b.p);
+	free(blob);
+}
+END_TEST
+
+/* Header fields, little-endian, at the offsets of doc/format.md. */
+static void put32(uint8_t *p, unsigned off, uint32_t v)
+{
+	memcpy(p + off, &v, 4);
+}
+
+/*
+ * An absolute blob whose data ends at 2^31 + 8, in a sparse mapping: one
+ * slot at offset 128 pointing to 136. Its checksum is left 0: it is read
+ * with CM_CHECK_NO_CHECKSUM, so only the few touched pages exist.
+ */
+START_TEST(relative_bound_refused)
+{
+	const uint64_t data_end = (1ULL << 31) + 8, base = 0x10000;
+	const uint64_t blob_size = data_end + 8;
+	size_t map_len = blob_size + 4096;
+	uint8_t *p = mmap(NULL, map_len, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	struct membuf m = { 0 };
+	struct cm_error e = { 0 };
+
+	ck_assert_ptr_ne(p, MAP_FAILED);
+	memcpy(p, "\x89" "CMA\r\n\x1a\n", 8);
+	p[8] = 1;			/* version 1.0 */
+	put32(p, 12, 128);		/* header size */
+	put32(p, 16, CM_ABSOLUTE_OFFSET);
+	store64(p + 32, base);
+	store64(p + 40, blob_size);	/* capacity */
+	store64(p + 48, 128);		/* root */
+	store64(p + 56, data_end);
+	store64(p + 64, data_end);	/* table offset */
+	store64(p + 72, 8);		/* table size */
+	store64(p + 80, 1);		/* pointer count */
+	store64(p + 104, blob_size);
+	store64(p + 128, base + 136);	/* the slot */
+	store64(p + data_end, 128);	/* the table */
+	ck_assert_msg(cm_check(p, blob_size, CM_CHECK_NO_CHECKSUM
+			       | CM_CHECK_EXACT, &e) == 0, "%s", e.message);
+
+	errno = 0;
+	ck_assert_int_eq(cm_convert(p, blob_size, CM_RELATIVE_OFFSET,
+				    UINT64_MAX, CM_CHECK_NO_CHECKSUM,
+				    mem_write, &m, &e), -1);
+	ck_assert_int_eq(errno, EBADMSG);
+	ck_assert_int_eq(e.code, CM_E_CONVERT);
+	ck_assert_uint_eq(m.calls, 0);
+	/* The same with a rebase: still refused, still nothing written. */
+	ck_assert_int_eq(cm_convert(p, blob_size, CM_RELATIVE_OFFSET, 0,
+				    CM_CHECK_NO_CHECKSUM, mem_write, &m, &e),
+			 -1);
+	ck_assert_int_eq(e.code, CM_E_CONVERT);
+	ck_assert_uint_eq(m.calls, 0);
+	/* Without the flag the (zero) checksum is a defect, found first:
+	 * do not run it, it would hash 2 GiB. */
+	munmap(p, map_len);
+}
+END_TEST
+
+/* Every single-byte corruption: cm_convert agrees with cm_check. */
+START_TEST(defects_as_check)
+{
+	size_t len;
+	uint8_t *blob = list_blob(3, modes[_i], 0, &len);
+	uint8_t *bad = malloc(len + 8);
+
+	ck_assert_ptr_nonnull(bad);
+	for (size_t i = 0; i < len; i++) {
+		for (unsigned bit = 0; bit < 8; bit += 3) {
+			struct cm_error ec = { 0 }, ev = { 0 };
+			struct membuf m = { 0 };
+			int rc, rv;
+
+			memcpy(bad, blob, len);
+			bad[i] ^= (uint8_t)(1u << bit);
+			rc = cm_check(bad, len, CM_CHECK_EXACT, &ec);
+			errno = 0;
+			rv = cm_convert(bad, len, 0, UINT64_MAX, 0, mem_write,
+					&m, &ev);
+			ck_assert_int_eq(rv, rc);
+			if (rc == 0) {
+				free(m.p);
+				continue;
+			}
+			ck_assert_int_eq(errno, EBADMSG);
+			ck_assert_msg(ev.code == ec.code,
+				      "byte %zu bit %u: %s, check says %s", i,
+				      bit, cm_error_name(ev.code),
+				      cm_error_name(ec.code));
+			ck_assert_uint_eq(ev.offset, ec.offset);
+			ck_assert_str_eq(ev.message, ec.message);
+			ck_assert_uint_eq(m.calls, 0);
+		}
+	}
+	/* The exact length is implied: trailing bytes are a defect. */
+	{
+		struct cm_error e = { 0 };
+		struct membuf m = { 0 };
+
+		memcpy(bad, blob, len);
+		memset(bad + len, 0, 8);
+		ck_assert_int_eq(cm_convert(bad, len + 8, 0, UINT64_MAX, 0,
+					    mem_write, &m, &e), -1);
+		ck_assert_int_eq(e.code, CM_E_LENGTH);
+		ck_assert_int_eq(cm_convert(bad, len - 1, 0, UINT64_MAX, 0,
+					    mem_write, &m, &e), -1);
+		ck_assert_int_eq(e.code, CM_E_TRUNCATED);
+		ck_assert_uint_eq(m.calls, 0);
+	}
+	free(bad);
+	free(blob);
+}
+END_TEST
+
+/* The writer's errno comes back, whichever call fails. */
+START_TEST(writer_failure)
+{
+	size_t len;
+	uint8_t *blob = list_blob(5000, modes[_i], 0, &len);
+	struct membuf ok = convert_ok(blob, len, 0, 0);
+	unsigned calls = ok.calls;
+
+	ck_assert_uint_ge(calls, 2);
+	for (unsigned at = 1; at <= calls; at++) {
+		struct membuf m = { .fail_at = at, .fail_errno = ENOSPC };
+
+		errno = 0;
+		ck_assert_int_eq(cm_convert(blob, len, 0, 0, 0, mem_write, &m,
+					    NULL), -1);
+		ck_assert_int_eq(errno, ENOSPC);
+		ck_assert_uint_eq(m.calls, at);
+		free(m.p);
+	}
+	free(ok.p);
+	free(blob);
+}
+END_TEST
+
+START_TEST(bad_arguments)
+{
+	size_t len;
+	uint8_t *blob = list_blob(4, CM_RELATIVE_OFFSET, 0, &len);
+	struct membuf m = { 0 };
+
+	errno = 0;
+	ck_assert_int_eq(cm_convert(blob, len, 3, UINT64_MAX, 0, mem_write,
+				    &m, NULL), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	errno = 0;
+	ck_assert_int_eq(cm_convert(blob, len, 0, 4, 0, mem_write, &m, NULL),
+			 -1);
+	ck_assert_int_eq(errno, EINVAL);
+	errno = 0;	/* base + blob size wraps */
+	ck_assert_int_eq(cm_convert(blob, len, 0, UINT64_MAX - 7, 0,
+				    mem_write, &m, NULL), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	errno = 0;
+	ck_assert_int_eq(cm_convert(blob, len, 0, UINT64_MAX, 0, NULL, &m,
+				    NULL), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	errno = 0;
+	ck_assert_int_eq(cm_convert(NULL, len, 0, UINT64_MAX, 0, mem_write,
+				    &m, NULL), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	errno = 0;
+	ck_assert_int_eq(cm_convert(blob, len, 0, UINT64_MAX, 0x100,
+				    mem_write, &m, NULL), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_uint_eq(m.calls, 0);
+	free(blob);
+}
+END_TEST
+
+static Suite *convert_suite(void)
+{
+	Suite *s = suite_create("convert");
+	TCase *tc;
+
+	tc = tcase_create("round trip");
+	tcase_add_loop_test(tc, round_trip_modes, 0, 6);
+	tcase_add_loop_test(tc, identity_copy, 0, 2);
+	tcase_add_loop_test(tc, round_trip_object_map, 0, 2);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("rebase");
+	tcase_add_loop_test(tc, rebase_and_back, 0, 6);
+	tcase_add_loop_test(tc, rebase_with_mode, 0, 2);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("refuses");
+	tcase_add_test(tc, relative_bound_refused);
+	tcase_add_loop_test(tc, defects_as_check, 0, 2);
+	tcase_add_loop_test(tc, writer_failure, 0, 2);
+	tcase_add_test(tc, bad_arguments);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return cm_test_run(convert_suite());
+}

@@ -1,0 +1,1016 @@
+/* SPDX-License-Identifier: MIT */
+/* cma-dump: show a blob's header, relocation table, bytes and pointer graph. */
+#include <argp.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tool-common.h"
+
+const char *argp_program_version = "cma-dump (libcma) " CMA_VERSION;
+const char *argp_program_bug_address = TOOL_BUG_ADDRESS;
+
+/* Without --limit, graphs stop here; tables never stop. */
+#define GRAPH_DEFAULT_LIMIT 1000
+/* Objects listed by the text dump without --limit. */
+#define OBJECTS_DEFAULT_LIMIT 1000
+/* Defects kept for the JSON errors array: the verdict and where met. */
+#define MAX_ERRORS 4
+
+enum {
+	OPT_NO_CHECKSUM = 0x100, OPT_STRICT,
+	SHOW_HEADER = 1, SHOW_RELOCS = 2, SHOW_STATS = 4,
+};
+
+struct opts {
+	const char *file;
+	unsigned show;		/* SHOW_* bits; 0 means header and relocs */
+	bool json, hex, graph, no_checksum, strict;
+	bool limit_set;
+	uint64_t limit;
+	uint64_t hex_off, hex_len;
+};
+
+/* Everything one dump run needs; errors collected for JSON. */
+struct dump {
+	const struct opts *o;
+	struct tool_input in;
+	bool hok;		/* the header decoded */
+	struct cm_header h;
+	struct cm_error errors[MAX_ERRORS];
+	int nerrors;
+	bool color;
+};
+
+static const struct argp_option options[] = {
+	{ NULL, 0, NULL, 0, "What to show (default: header and table):", 1 },
+	{ "header", 'H', NULL, 0, "The header summary", 1 },
+	{ "relocs", 'r', NULL, 0,
+	  "The relocation table (and the object map, if any)", 1 },
+	{ "stats", 's', NULL, 0,
+	  "Table cost per pointer in each mode, pointer density, largest "
+	  "delta", 1 },
+	{ "hex", 'x', "OFFSET[,LEN]", OPTION_ARG_OPTIONAL,
+	  "A hexdump by blob offset, pointer slots marked", 1 },
+	{ "graph", 'g', "dot", 0,
+	  "The pointer graph in Graphviz dot syntax", 1 },
+	{ NULL, 0, NULL, 0, "Output:", 2 },
+	{ "json", 'j', NULL, 0,
+	  "One JSON document on stdout (schema in cma-dump(1))", 2 },
+	{ "limit", 'n', "N", 0,
+	  "At most N table entries or objects, or N graph nodes "
+	  "(default: all entries, 1000 nodes)", 2 },
+	{ NULL, 0, NULL, 0, "Verdict:", 3 },
+	{ "no-checksum", OPT_NO_CHECKSUM, NULL, 0,
+	  "Skip the checksum (trusted input)", 3 },
+	{ "strict", OPT_STRICT, NULL, 0,
+	  "With an object map, refuse pointers into no live object", 3 },
+	{ 0 }
+};
+
+static void parse_hex(struct opts *o, const char *arg,
+		      struct argp_state *state)
+{
+	char *copy, *comma;
+
+	o->hex = true;
+	o->hex_off = 0;
+	o->hex_len = UINT64_MAX;
+	if (!arg)
+		return;
+	copy = strdup(arg);
+	if (!copy)
+		argp_failure(state, TOOL_IO, ENOMEM, "--hex");
+	comma = strchr(copy, ',');
+	if (comma)
+		*comma++ = '\0';
+	if ((*copy && tool_parse_u64(copy, &o->hex_off)) ||
+	    (comma && tool_parse_u64(comma, &o->hex_len))) {
+		free(copy);
+		argp_error(state, "invalid --hex: '%s'", arg);
+	}
+	free(copy);
+}
+
+static error_t parse_opt(int key, char *arg, struct argp_state *state)
+{
+	struct opts *o = state->input;
+
+	switch (key) {
+	case 'H':
+		o->show |= SHOW_HEADER;
+		break;
+	case 'r':
+		o->show |= SHOW_RELOCS;
+		break;
+	case 's':
+		o->show |= SHOW_STATS;
+		break;
+	case 'x':
+		parse_hex(o, arg, state);
+		break;
+	case 'g':
+		if (strcmp(arg, "dot"))
+			argp_error(state, "unknown graph format '%s' "
+				   "(known: dot)", arg);
+		o->graph = true;
+		break;
+	case 'j':
+		o->json = true;
+		break;
+	case 'n':
+		if (tool_parse_u64(arg, &o->limit))
+			argp_error(state, "invalid --limit: '%s'", arg);
+		o->limit_set = true;
+		break;
+	case OPT_NO_CHECKSUM:
+		o->no_checksum = true;
+		break;
+	case OPT_STRICT:
+		o->strict = true;
+		break;
+	case ARGP_KEY_ARG:
+		if (o->file)
+			argp_error(state, "only one FILE at a time");
+		o->file = arg;
+		break;
+	case ARGP_KEY_END:
+		if (!o->file)
+			argp_error(state, "no FILE given");
+		if (o->graph && (o->json || o->hex || o->show))
+			argp_error(state, "--graph prints only the graph");
+		if (o->json && o->hex)
+			argp_error(state, "--hex has no JSON form");
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static const struct argp argp = {
+	options, parse_opt, "FILE",
+	"Show what a libcma blob holds: its header, relocation table, bytes "
+	"and pointer graph. A defective blob is shown as far as it decodes, "
+	"the defect where it was met. '-' reads standard input.\v"
+	"Exit status: 0 a valid blob, 1 an invalid blob, 2 usage error, "
+	"3 I/O error, 4 not a cma blob (or an unknown major version or "
+	"required flag).",
+	NULL, NULL, NULL
+};
+
+/* Keep a defect for the JSON errors array, once. */
+static void note_error(struct dump *d, const struct cm_error *err)
+{
+	for (int i = 0; i < d->nerrors; i++)
+		if (d->errors[i].code == err->code &&
+		    d->errors[i].offset == err->offset)
+			return;
+	if (d->nerrors < MAX_ERRORS)
+		d->errors[d->nerrors++] = *err;
+}
+
+static const char *sgr(const struct dump *d, const char *code)
+{
+	return d->color ? code : "";
+}
+
+#define BOLD "\033[1m"
+#define RED "\033[1;31m"
+#define CYAN "\033[36m"
+#define RESET "\033[0m"
+
+/* A defect met while dumping, shown in place on stdout. */
+static void show_defect(struct dump *d, const struct cm_error *err)
+{
+	note_error(d, err);
+	if (!d->o->json)
+		printf("  %s** defect at offset 0x%" PRIx64 ": %s%s\n",
+		       sgr(d, RED), err->offset, err->message, sgr(d, RESET));
+}
+
+static unsigned vlq_len(uint64_t v)
+{
+	unsigned n = 1;
+
+	while (v >= 0x80) {
+		v >>= 7;
+		n++;
+	}
+	return n;
+}
+
+static bool has_object_map(const struct dump *d)
+{
+	return d->hok && (d->h.optional_flags & 1);
+}
+
+/* ---- checksum ---- */
+
+/*
+ * The checksum as computed now, when it can be: cm_check already computed
+ * it when the blob is valid; after a mismatch it is computed again, but
+ * only over a structure cm_check accepted.
+ * @return true with *sum set.
+ */
+static bool computed_checksum(struct dump *d, int status,
+			      const struct cm_error *verdict, uint64_t *sum)
+{
+	struct cm_error e;
+
+	if (status == TOOL_OK && !d->o->no_checksum) {
+		*sum = d->h.checksum;
+		return true;
+	}
+	if (status == TOOL_OK || verdict->code == CM_E_CHECKSUM) {
+		if (cm_check(d->in.data, d->in.len,
+			     CM_CHECK_EXACT | CM_CHECK_NO_CHECKSUM, &e))
+			return false;
+		*sum = cm_checksum_compute(d->in.data, &d->h);
+		return true;
+	}
+	return false;
+}
+
+/* ---- header ---- */
+
+static double bytes_per_pointer(const struct cm_header *h)
+{
+	return h->pointer_count ? (double)h->table_size / h->pointer_count
+				: 0.0;
+}
+
+static void text_header(struct dump *d, int status,
+			const struct cm_error *verdict,
+			const struct cm_error *herr)
+{
+	const struct cm_header *h = &d->h;
+	const char *b = sgr(d, BOLD), *r = sgr(d, RESET);
+	uint64_t sum;
+
+	printf("%sFile:%s            %s (%zu bytes)\n", b, r, d->in.name,
+	       d->in.len);
+	if (!d->hok) {
+		printf("%sHeader:%s          not decodable\n", b, r);
+		show_defect(d, herr);
+		return;
+	}
+	printf("%sFormat version:%s  %u.%u\n", b, r, h->version_major,
+	       h->version_minor);
+	printf("%sMode:%s            %s\n", b, r, tool_mode_name(h->mode));
+	printf("%sHeader size:%s     %u\n", b, r, h->header_size);
+	printf("%sBase:%s            0x%" PRIx64 "\n", b, r, h->base);
+	printf("%sCapacity:%s        %" PRIu64 "\n", b, r, h->capacity);
+	printf("%sRoot offset:%s     0x%" PRIx64 "\n", b, r, h->root);
+	printf("%sData:%s            [0x%x, 0x%" PRIx64 "), %" PRIu64
+	       " bytes\n", b, r, h->header_size, h->data_end,
+	       h->data_end - h->header_size);
+	printf("%sTable:%s           at 0x%" PRIx64 ", %" PRIu64
+	       " bytes, %.2f bytes/pointer\n", b, r, h->table_offset,
+	       h->table_size, bytes_per_pointer(h));
+	printf("%sPointer count:%s   %" PRIu64 "\n", b, r, h->pointer_count);
+	if (h->sections_size)
+		printf("%sSections:%s        at 0x%" PRIx64 ", %" PRIu64
+		       " bytes%s\n", b, r, h->sections_offset,
+		       h->sections_size,
+		       has_object_map(d) ? " (object map)" : "");
+	else
+		printf("%sSections:%s        none\n", b, r);
+	printf("%sBlob size:%s       %" PRIu64 "\n", b, r, h->blob_size);
+	printf("%sChecksum:%s        stored 0x%016" PRIx64, b, r,
+	       h->checksum);
+	if (computed_checksum(d, status, verdict, &sum))
+		printf(", computed 0x%016" PRIx64 " (%s%s%s)\n", sum,
+		       sum == h->checksum ? "" : sgr(d, RED),
+		       sum == h->checksum ? "match" : "MISMATCH", r);
+	else if (d->o->no_checksum)
+		printf(", not computed (--no-checksum)\n");
+	else
+		printf(", not computed (the structure is defective)\n");
+	if (status == TOOL_OK)
+		printf("%sVerdict:%s         valid\n", b, r);
+	else
+		printf("%sVerdict:%s         %sinvalid: offset 0x%" PRIx64
+		       ": %s%s\n", b, r, sgr(d, RED), verdict->offset,
+		       verdict->message, r);
+}
+
+static void json_header(struct dump *d, int status,
+			const struct cm_error *verdict)
+{
+	const struct cm_header *h = &d->h;
+	uint64_t sum;
+
+	if (!d->hok) {
+		fputs(",\n  \"header\": null", stdout);
+		return;
+	}
+	printf(",\n  \"header\": {\"version_major\": %u, \"version_minor\": %u"
+	       ", \"header_size\": %u, \"mode\": \"%s\", \"mode_value\": %u"
+	       ", \"required_flags\": %u, \"optional_flags\": %u"
+	       ", \"base\": %" PRIu64 ", \"capacity\": %" PRIu64
+	       ", \"root\": %" PRIu64 ", \"data_start\": %u"
+	       ", \"data_end\": %" PRIu64 ", \"data_size\": %" PRIu64
+	       ", \"table_offset\": %" PRIu64 ", \"table_size\": %" PRIu64
+	       ", \"pointer_count\": %" PRIu64,
+	       h->version_major, h->version_minor, h->header_size,
+	       tool_mode_name(h->mode), h->mode, h->required_flags,
+	       h->optional_flags, h->base, h->capacity, h->root,
+	       h->header_size, h->data_end, h->data_end - h->header_size,
+	       h->table_offset, h->table_size, h->pointer_count);
+	if (h->pointer_count)
+		printf(", \"bytes_per_pointer\": %.4f", bytes_per_pointer(h));
+	else
+		fputs(", \"bytes_per_pointer\": null", stdout);
+	printf(", \"sections_offset\": %" PRIu64 ", \"sections_size\": %"
+	       PRIu64 ", \"object_map\": %s, \"blob_size\": %" PRIu64
+	       ", \"checksum\": %" PRIu64,
+	       h->sections_offset, h->sections_size,
+	       has_object_map(d) ? "true" : "false", h->blob_size,
+	       h->checksum);
+	if (computed_checksum(d, status, verdict, &sum))
+		printf(", \"checksum_computed\": %" PRIu64
+		       ", \"checksum_ok\": %s}", sum,
+		       sum == h->checksum ? "true" : "false");
+	else
+		fputs(", \"checksum_computed\": null, \"checksum_ok\": null}",
+		      stdout);
+}
+
+/* ---- relocation table ---- */
+
+static void hex_bytes(const struct cm_reloc *r, char *buf, size_t len)
+{
+	unsigned n = r->encoded_len < sizeof r->encoded ? r->encoded_len
+							: sizeof r->encoded;
+	size_t pos = 0;
+
+	buf[0] = '\0';
+	for (unsigned i = 0; i < n && pos + 4 <= len; i++)
+		pos += (size_t)snprintf(buf + pos, len - pos, "%s%02x",
+					i ? " " : "", r->encoded[i]);
+}
+
+/* Start the table walk; a refusal is shown as a defect. */
+static bool reloc_begin(struct dump *d, struct cm_reloc_iter *it)
+{
+	struct cm_error e;
+
+	if (!d->hok)
+		return false;
+	if (cm_reloc_begin(it, d->in.data, d->in.len, &e) == 0)
+		return true;
+	show_defect(d, &e);
+	return false;
+}
+
+static void text_relocs(struct dump *d)
+{
+	struct cm_reloc_iter it;
+	struct cm_reloc r;
+	struct cm_error e;
+	bool rel = d->h.mode == CM_RELATIVE_OFFSET;
+	uint64_t shown = 0;
+	char enc[64];
+	int ret;
+
+	printf("\n%sRelocation table:%s %" PRIu64 " entr%s (%s)\n",
+	       sgr(d, BOLD), sgr(d, RESET), d->h.pointer_count,
+	       d->h.pointer_count == 1 ? "y" : "ies",
+	       tool_mode_name(d->h.mode));
+	if (!reloc_begin(d, &it))
+		return;
+	printf("  %7s  %10s  %-11s  %10s  %18s  %10s\n", "index", "slot",
+	       rel ? "encoded" : "", "delta", "value", "target");
+	for (;;) {
+		if (d->o->limit_set && shown == d->o->limit) {
+			if (shown < d->h.pointer_count)
+				printf("  ... %" PRIu64 " more (--limit)\n",
+				       d->h.pointer_count - shown);
+			break;
+		}
+		ret = cm_reloc_next(&it, &r, &e);
+		if (ret == 0)
+			break;
+		if (ret < 0) {
+			show_defect(d, &e);
+			break;
+		}
+		if (rel)
+			hex_bytes(&r, enc, sizeof enc);
+		else
+			enc[0] = '\0';
+		printf("  %7" PRIu64 "  0x%08" PRIx64 "  %-11s  %10" PRIu64
+		       "  0x%016" PRIx64 "  0x%08" PRIx64 "\n", r.index,
+		       r.slot, enc, r.delta, r.value, r.target);
+		shown++;
+	}
+}
+
+static void json_relocs(struct dump *d)
+{
+	struct cm_reloc_iter it;
+	struct cm_reloc r;
+	struct cm_error e;
+	uint64_t shown = 0;
+	bool truncated = false;
+	char enc[64];
+	int ret;
+
+	fputs(",\n  \"relocs\": [", stdout);
+	if (reloc_begin(d, &it)) {
+		for (;;) {
+			ret = cm_reloc_next(&it, &r, &e);
+			if (ret == 0)
+				break;
+			if (ret < 0) {
+				note_error(d, &e);
+				break;
+			}
+			if (d->o->limit_set && shown == d->o->limit) {
+				truncated = true;
+				break;
+			}
+			hex_bytes(&r, enc, sizeof enc);
+			/* JSON wants the bytes joined, not spaced. */
+			for (char *s = enc, *t = enc;; s++)
+				if (*s != ' ' && !(*t++ = *s))
+					break;
+			printf("%s\n    {\"index\": %" PRIu64 ", \"slot\": %"
+			       PRIu64 ", \"delta\": %" PRIu64
+			       ", \"value\": %" PRIu64 ", \"target\": %"
+			       PRIu64 ", \"encoded_at\": %" PRIu64
+			       ", \"encoded\": \"%s\"}", shown ? "," : "",
+			       r.index, r.slot, r.delta, r.value, r.target,
+			       r.encoded_at, enc);
+			shown++;
+		}
+	}
+	printf("%s],\n  \"relocs_shown\": %" PRIu64
+	       ", \"relocs_truncated\": %s", shown ? "\n  " : "", shown,
+	       truncated ? "true" : "false");
+}
+
+/* ---- object map ---- */
+
+/*
+ * Read up to `max` objects into a new array (*out, free() it).
+ * @return the map's object count; -1 on a defect (shown).
+ */
+static ssize_t load_objects(struct dump *d, size_t max,
+			    struct cm_object **out)
+{
+	struct cm_error e;
+	ssize_t n;
+
+	*out = NULL;
+	n = cm_object_map(d->in.data, d->in.len, NULL, 0, &e);
+	if (n < 0)
+		goto fail;
+	if ((size_t)n < max)
+		max = (size_t)n;
+	if (max == 0)
+		return n;
+	*out = calloc(max, sizeof **out);
+	if (!*out) {
+		tool_report_errno(d->in.name, "object map", errno);
+		return -1;
+	}
+	if (cm_object_map(d->in.data, d->in.len, *out, max, &e) >= 0)
+		return n;
+	free(*out);
+	*out = NULL;
+fail:
+	show_defect(d, &e);
+	return -1;
+}
+
+static size_t object_limit(const struct dump *d, size_t dflt)
+{
+	if (!d->o->limit_set)
+		return dflt;
+	return d->o->limit > SIZE_MAX / 2 ? SIZE_MAX / 2
+					  : (size_t)d->o->limit;
+}
+
+static void dump_objects(struct dump *d)
+{
+	struct cm_object *obj;
+	size_t max = object_limit(d, OBJECTS_DEFAULT_LIMIT), shown;
+	ssize_t n;
+
+	if (!d->o->json)
+		printf("\n%sObject map:%s\n", sgr(d, BOLD), sgr(d, RESET));
+	else
+		fputs(",\n  \"objects\": [", stdout);
+	n = load_objects(d, max, &obj);
+	shown = n < 0 ? 0 : (size_t)n < max ? (size_t)n : max;
+	for (size_t i = 0; i < shown; i++) {
+		if (d->o->json)
+			printf("%s\n    {\"offset\": %" PRIu64
+			       ", \"size\": %" PRIu64 "}", i ? "," : "",
+			       obj[i].offset, obj[i].size);
+		else
+			printf("  %7zu  0x%08" PRIx64 "  %10" PRIu64
+			       " bytes%s\n", i, obj[i].offset, obj[i].size,
+			       obj[i].offset <= d->h.root &&
+			       d->h.root < obj[i].offset + obj[i].size ?
+			       "  (root)" : "");
+	}
+	if (d->o->json)
+		printf("%s],\n  \"objects_total\": %zd", shown ? "\n  " : "",
+		       n < 0 ? (ssize_t)0 : n);
+	else if (n >= 0)
+		printf("  %zd object%s%s\n", n, n == 1 ? "" : "s",
+		       (size_t)n > shown ? " (the rest cut: --limit)" : "");
+	free(obj);
+}
+
+/* ---- statistics ---- */
+
+struct stats {
+	uint64_t count, rel_bytes, largest, largest_slot;
+	bool complete;
+};
+
+static void gather_stats(struct dump *d, struct stats *s)
+{
+	struct cm_reloc_iter it;
+	struct cm_reloc r;
+	struct cm_error e;
+	int ret;
+
+	memset(s, 0, sizeof *s);
+	if (!reloc_begin(d, &it))
+		return;
+	while ((ret = cm_reloc_next(&it, &r, &e)) > 0) {
+		s->count++;
+		s->rel_bytes += vlq_len(r.delta / 8);
+		if (r.delta > s->largest) {
+			s->largest = r.delta;
+			s->largest_slot = r.slot;
+		}
+	}
+	if (ret < 0)
+		show_defect(d, &e);
+	s->complete = ret == 0;
+}
+
+static void dump_stats(struct dump *d)
+{
+	const struct cm_header *h = &d->h;
+	uint64_t words = (h->data_end - h->header_size) / 8;
+	bool rel_ok = h->data_end < CM_RELATIVE_LIMIT;
+	bool rel = h->mode == CM_RELATIVE_OFFSET;
+	double density;
+	struct stats s;
+
+	if (!d->o->json)
+		printf("\n%sStatistics:%s\n", sgr(d, BOLD), sgr(d, RESET));
+	if (!d->hok) {
+		if (d->o->json)
+			fputs(",\n  \"stats\": null", stdout);
+		else
+			printf("  none: the header is defective\n");
+		return;
+	}
+	gather_stats(d, &s);
+	density = words ? (double)s.count / words : 0.0;
+	if (d->o->json) {
+		printf(",\n  \"stats\": {\"complete\": %s, \"pointers\": %"
+		       PRIu64 ", \"data_size\": %" PRIu64
+		       ", \"data_words\": %" PRIu64 ", \"density\": %.6f"
+		       ", \"table_size\": %" PRIu64, s.complete ? "true" :
+		       "false", s.count, h->data_end - h->header_size, words,
+		       density, h->table_size);
+		if (rel_ok)
+			printf(", \"relative_size\": %" PRIu64, s.rel_bytes);
+		else
+			fputs(", \"relative_size\": null", stdout);
+		printf(", \"absolute_size\": %" PRIu64, s.count * 8);
+		if (rel_ok && s.count)
+			printf(", \"relative_bytes_per_pointer\": %.4f",
+			       (double)s.rel_bytes / s.count);
+		else
+			fputs(", \"relative_bytes_per_pointer\": null",
+			      stdout);
+		printf(", \"absolute_bytes_per_pointer\": %s"
+		       ", \"largest_delta\": %" PRIu64 "}",
+		       s.count ? "8.0" : "null", s.largest);
+		return;
+	}
+	printf("  pointers:         %" PRIu64 "%s\n", s.count,
+	       s.complete ? "" : " (table decoded up to a defect)");
+	printf("  data size:        %" PRIu64 " bytes (%" PRIu64 " words)\n",
+	       h->data_end - h->header_size, words);
+	printf("  pointer density:  %.1f%% of the data words are pointers\n",
+	       density * 100);
+	if (rel_ok)
+		printf("  relative table:   %" PRIu64 " bytes, %.2f bytes/"
+		       "pointer%s\n", s.rel_bytes, s.count ?
+		       (double)s.rel_bytes / s.count : 0.0,
+		       rel ? " (this blob)" : " (after --relative)");
+	else
+		printf("  relative table:   impossible (data over 2 GiB)\n");
+	printf("  absolute table:   %" PRIu64 " bytes, %.2f bytes/pointer%s\n",
+	       s.count * 8, s.count ? 8.0 : 0.0,
+	       rel ? " (after --absolute)" : " (this blob)");
+	if (s.count)
+		printf("  largest delta:    %" PRIu64 " bytes (before the slot "
+		       "at 0x%" PRIx64 ")\n", s.largest, s.largest_slot);
+}
+
+/* ---- hexdump ---- */
+
+/* Where each part of the blob starts, to label the hexdump. */
+static const char *part_at(const struct cm_header *h, uint64_t off,
+			   uint64_t end)
+{
+	/* The label of the first part starting in [off, end). */
+	if (off == 0)
+		return "header";
+	if (h->header_size >= off && h->header_size < end)
+		return "data";
+	if (h->data_end >= off && h->data_end < end &&
+	    h->data_end < h->table_offset)
+		return "padding";
+	if (h->table_offset >= off && h->table_offset < end)
+		return "relocation table";
+	if (h->sections_size && h->sections_offset >= off &&
+	    h->sections_offset < end)
+		return "sections";
+	if (h->blob_size >= off && h->blob_size < end)
+		return "trailing bytes";
+	return NULL;
+}
+
+static void dump_hex(struct dump *d)
+{
+	const uint8_t *p = d->in.data;
+	uint64_t start = d->o->hex_off, end, line;
+	struct cm_reloc_iter it;
+	struct cm_reloc r;
+	struct cm_error e;
+	bool have = false, walking;
+	int ret;
+
+	if (d->o->show)
+		printf("\n%sHexdump:%s\n", sgr(d, BOLD), sgr(d, RESET));
+	end = d->in.len - start < d->o->hex_len ? d->in.len
+						: start + d->o->hex_len;
+	walking = d->hok && cm_reloc_begin(&it, p, d->in.len, &e) == 0;
+	for (line = start & ~15ULL; line < end; line += 16) {
+		uint64_t slots[2] = { UINT64_MAX, UINT64_MAX };
+		uint64_t targets[2];
+		const char *part;
+		int ns = 0;
+
+		/* Slots ascend: advance the walk up to this line's end. */
+		while (walking) {
+			if (!have) {
+				ret = cm_reloc_next(&it, &r, &e);
+				if (ret <= 0) {
+					walking = false;
+					break;
+				}
+				have = true;
+			}
+			if (r.slot >= line + 16)
+				break;
+			if (r.slot >= line && ns < 2) {
+				slots[ns] = r.slot;
+				targets[ns++] = r.target;
+			}
+			have = false;
+		}
+		part = d->hok ? part_at(&d->h, line, line + 16) : NULL;
+		if (part)
+			printf("%s-- %s --%s\n", sgr(d, BOLD), part,
+			       sgr(d, RESET));
+		printf("%08" PRIx64 " ", line);
+		for (uint64_t i = line; i < line + 16; i++) {
+			bool in_slot = false;
+
+			for (int k = 0; k < ns; k++)
+				in_slot |= i >= slots[k] && i < slots[k] + 8;
+			if (i % 8 == 0)
+				putchar(' ');
+			if (i < start || i >= end)
+				fputs("   ", stdout);
+			else
+				printf("%s%02x%s ", in_slot ? sgr(d, CYAN) : "",
+				       p[i], in_slot ? sgr(d, RESET) : "");
+		}
+		fputs(" |", stdout);
+		for (uint64_t i = line; i < line + 16; i++)
+			putchar(i < start || i >= end ? ' ' :
+				p[i] >= 0x20 && p[i] < 0x7f ? p[i] : '.');
+		putchar('|');
+		for (int k = 0; k < ns; k++)
+			printf(" ptr@+%" PRIu64 "->0x%" PRIx64,
+			       slots[k] - line, targets[k]);
+		putchar('\n');
+	}
+}
+
+/* ---- graph ---- */
+
+/* A sorted set of the smallest distinct offsets seen, at most cap. */
+struct offset_set {
+	uint64_t *v;
+	size_t n, cap;
+};
+
+static size_t set_lower(const struct offset_set *s, uint64_t x)
+{
+	size_t lo = 0, hi = s->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->v[mid] < x)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static void set_add(struct offset_set *s, uint64_t x)
+{
+	size_t i;
+
+	if (s->n == s->cap && x >= s->v[s->n - 1])
+		return;
+	i = set_lower(s, x);
+	if (i < s->n && s->v[i] == x)
+		return;
+	if (s->n == s->cap)
+		s->n--;
+	memmove(s->v + i + 1, s->v + i, (s->n - i) * sizeof *s->v);
+	s->v[i] = x;
+	s->n++;
+}
+
+/* A graph node: a region [start, end), or an object of the map. */
+struct graph {
+	struct cm_object *node;
+	size_t n;		/* nodes shown */
+	bool cut;		/* more nodes exist past the last shown */
+	bool dangling, past_end, beyond;
+};
+
+/* The node holding offset x (one past a node's end allowed), or -1. */
+static ssize_t node_of(const struct graph *g, uint64_t x, bool one_past)
+{
+	size_t lo = 0, hi = g->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (g->node[mid].offset <= x)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0)
+		return -1;
+	lo--;
+	if (x < g->node[lo].offset + g->node[lo].size ||
+	    (one_past && x == g->node[lo].offset + g->node[lo].size))
+		return (ssize_t)lo;
+	return -1;
+}
+
+/* Nodes without a map: regions from the data start, root and targets. */
+static int regions(struct dump *d, size_t limit, struct graph *g)
+{
+	struct offset_set s = { NULL, 0, limit + 1 };
+	struct cm_reloc_iter it;
+	struct cm_reloc r;
+	struct cm_error e;
+	int ret;
+
+	s.v = calloc(s.cap, sizeof *s.v);
+	g->node = calloc(s.cap, sizeof *g->node);
+	if (!s.v || !g->node)
+		goto fail;
+	set_add(&s, d->h.header_size);
+	set_add(&s, d->h.root);
+	if (reloc_begin(d, &it)) {
+		while ((ret = cm_reloc_next(&it, &r, &e)) > 0)
+			if (r.target >= d->h.header_size &&
+			    r.target < d->h.data_end)
+				set_add(&s, r.target);
+		if (ret < 0)
+			note_error(d, &e);
+	}
+	g->cut = s.n > limit;
+	g->n = g->cut ? limit : s.n;
+	for (size_t i = 0; i < g->n; i++) {
+		g->node[i].offset = s.v[i];
+		g->node[i].size = (i + 1 < s.n ? s.v[i + 1] : d->h.data_end) -
+				  s.v[i];
+	}
+	free(s.v);
+	return 0;
+fail:
+	tool_report_errno(d->in.name, "graph", errno);
+	free(s.v);
+	return -1;
+}
+
+static void graph_target(struct dump *d, struct graph *g, uint64_t target,
+			 char *buf, size_t len)
+{
+	ssize_t t = node_of(g, target, false);
+
+	if (t < 0 && has_object_map(d))
+		t = node_of(g, target, true);
+	if (t >= 0) {
+		snprintf(buf, len, "n%zd", t);
+	} else if (target == d->h.data_end) {
+		g->past_end = true;
+		snprintf(buf, len, "data_end");
+	} else if (g->cut && g->n &&
+		   target >= g->node[g->n - 1].offset) {
+		g->beyond = true;
+		snprintf(buf, len, "more");
+	} else {
+		g->dangling = true;
+		snprintf(buf, len, "dangling");
+	}
+}
+
+static int dump_graph(struct dump *d)
+{
+	size_t limit = object_limit(d, GRAPH_DEFAULT_LIMIT);
+	struct graph g = { 0 };
+	struct cm_reloc_iter it;
+	struct cm_reloc r;
+	struct cm_error e;
+	char to[32];
+	int ret, rc = -1;
+
+	if (!d->hok) {
+		printf("digraph cma {\n\tlabel=\"the header is defective\";"
+		       "\n}\n");
+		return 0;
+	}
+	if (limit == 0)
+		limit = 1;
+	if (has_object_map(d)) {
+		ssize_t n = load_objects(d, limit, &g.node);
+
+		if (n < 0)
+			goto out;
+		g.n = (size_t)n < limit ? (size_t)n : limit;
+		g.cut = (size_t)n > limit;
+	} else if (regions(d, limit, &g) < 0) {
+		goto out;
+	}
+	printf("digraph cma {\n\tnode [shape=box, fontname=\"monospace\"];\n"
+	       "\tedge [fontname=\"monospace\", fontsize=10];\n");
+	for (size_t i = 0; i < g.n; i++) {
+		bool root = d->h.root >= g.node[i].offset &&
+			    d->h.root < g.node[i].offset + g.node[i].size;
+
+		printf("\tn%zu [label=\"0x%" PRIx64 "\\n%" PRIu64 " B%s\"%s];"
+		       "\n", i, g.node[i].offset, g.node[i].size,
+		       root ? "\\nroot" : "", root ? ", penwidth=2" : "");
+	}
+	if (reloc_begin(d, &it)) {
+		while ((ret = cm_reloc_next(&it, &r, &e)) > 0) {
+			ssize_t s = node_of(&g, r.slot, false);
+
+			if (s < 0)
+				continue;	/* in a region past the cut */
+			graph_target(d, &g, r.target, to, sizeof to);
+			printf("\tn%zd -> %s [label=\"+%" PRIu64 "\"];\n", s,
+			       to, r.slot - g.node[s].offset);
+		}
+		if (ret < 0)
+			note_error(d, &e);
+	}
+	if (g.past_end)
+		printf("\tdata_end [shape=plaintext, label=\"end of data\"];\n");
+	if (g.dangling)
+		printf("\tdangling [shape=octagon, color=red, "
+		       "label=\"no object\"];\n");
+	if (g.beyond)
+		printf("\tmore [shape=plaintext, label=\"...\"];\n");
+	if (g.cut) {
+		printf("\tlabel=\"graph cut at %zu nodes (--limit)\";\n", g.n);
+		fprintf(stderr, "%s: %s: graph cut at %zu nodes (--limit)\n",
+			tool_prog, d->in.name, g.n);
+	}
+	for (int i = 0; i < d->nerrors; i++) {
+		printf("\t/* defect at offset 0x%" PRIx64 ": ",
+		       d->errors[i].offset);
+		/* A message must not close the comment early. */
+		for (const char *m = d->errors[i].message; *m; m++)
+			putchar(m[0] == '*' && m[1] == '/' ? '+' : *m);
+		printf(" */\n");
+	}
+	printf("}\n");
+	rc = 0;
+out:
+	free(g.node);
+	return rc;
+}
+
+/* ---- main ---- */
+
+static void json_document(struct dump *d, int status,
+			  const struct cm_error *verdict)
+{
+	unsigned show = d->o->show ? d->o->show : SHOW_HEADER | SHOW_RELOCS;
+
+	fputs("{\"schema\": \"cma-dump/1\", \"file\": ", stdout);
+	tool_json_string(stdout, d->in.name);
+	printf(", \"file_size\": %zu, \"valid\": %s, \"status\": %d",
+	       d->in.len, status ? "false" : "true", status);
+	if (show & SHOW_HEADER)
+		json_header(d, status, verdict);
+	if (show & SHOW_RELOCS) {
+		json_relocs(d);
+		if (has_object_map(d))
+			dump_objects(d);
+	}
+	if (show & SHOW_STATS)
+		dump_stats(d);
+	fputs(",\n  \"errors\": [", stdout);
+	for (int i = 0; i < d->nerrors; i++) {
+		fputs(i ? ",\n    " : "\n    ", stdout);
+		tool_json_error(stdout, &d->errors[i]);
+	}
+	puts(d->nerrors ? "\n  ]\n}" : "]\n}");
+}
+
+static void text_document(struct dump *d, int status,
+			  const struct cm_error *verdict,
+			  const struct cm_error *herr)
+{
+	unsigned show = d->o->show;
+
+	if (!show && !d->o->hex)
+		show = SHOW_HEADER | SHOW_RELOCS;
+	if (show & SHOW_HEADER || (!d->hok && show))
+		text_header(d, status, verdict, herr);
+	if (show & SHOW_RELOCS && d->hok) {
+		text_relocs(d);
+		if (has_object_map(d))
+			dump_objects(d);
+	}
+	if (show & SHOW_STATS && d->hok)
+		dump_stats(d);
+	if (d->o->hex)
+		dump_hex(d);
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = { 0 };
+	struct dump d = { .o = &o };
+	struct cm_error verdict, herr;
+	int flags = 0, status;
+
+	tool_init("cma-dump");
+	argp_parse(&argp, argc, argv, 0, NULL, &o);
+	if (o.no_checksum)
+		flags |= CM_CHECK_NO_CHECKSUM;
+	if (o.strict)
+		flags |= CM_CHECK_STRICT;
+	if (tool_input_open(&d.in, o.file) < 0) {
+		tool_report_errno(strcmp(o.file, "-") ? o.file : "<stdin>",
+				  "cannot read", errno);
+		return tool_finish(TOOL_IO);
+	}
+	if (o.hex && o.hex_off > d.in.len) {
+		fprintf(stderr, "%s: %s: --hex offset 0x%" PRIx64 " is past "
+			"the end (0x%zx)\n", tool_prog, d.in.name, o.hex_off,
+			d.in.len);
+		tool_input_close(&d.in);
+		return tool_finish(TOOL_USAGE);
+	}
+	d.color = !o.json && tool_color(stdout);
+	status = tool_check(&d.in, flags, &verdict);
+	if (status) {
+		tool_report(d.in.name, &verdict);
+		note_error(&d, &verdict);
+	}
+	herr = verdict;
+	d.hok = d.in.len >= 8 &&
+		cm_header_read(d.in.data, d.in.len, &d.h, &herr) == 0;
+	if (o.json) {
+		json_document(&d, status, &verdict);
+	} else if (o.graph) {
+		if (dump_graph(&d) < 0 && status < TOOL_IO)
+			status = TOOL_IO;
+	} else {
+		text_document(&d, status, &verdict, &herr);
+	}
+	tool_input_close(&d.in);
+	return tool_finish(status);
+}

@@ -401,6 +401,14 @@ START_TEST(writer_failure)
 		ck_assert_uint_eq(m.calls, at);
 		free(m.p);
 	}
+	/* A writer that fails without errno still stops the conversion. */
+	{
+		struct membuf m = { .fail_at = 1, .fail_errno = 0 };
+
+		ck_assert_int_eq(cm_convert(blob, len, 0, 0, 0, mem_write, &m,
+					    NULL), -1);
+		ck_assert_int_eq(errno, EIO);
+	}
 	free(ok.p);
 	free(blob);
 }

@@ -416,6 +416,7 @@ END_TEST
 static void refused(uint8_t *base)
 {
 	int fds = count_fds();
+	void *busy;
 
 	errno = 0;
 	ck_assert_ptr_null(cm_open(path, 0));
@@ -424,8 +425,16 @@ static void refused(uint8_t *base)
 	ck_assert_ptr_null(cm_open(path, CM_OPEN_WRITABLE));
 	ck_assert_int_eq(errno, EBADMSG);
 	ck_assert_int_eq(count_fds(), fds);
-	if (base)
-		ck_assert(address_free(base, 4096));
+	if (!base)
+		return;
+	ck_assert(address_free(base, 4096));
+	/* The relocating fallback refuses it too. */
+	busy = occupy(base);
+	errno = 0;
+	ck_assert_ptr_null(cm_open(path, 0));
+	ck_assert_int_eq(errno, EBADMSG);
+	ck_assert_int_eq(count_fds(), fds);
+	munmap(busy, 4096);
 }
 
 START_TEST(refuses_flipped_byte)

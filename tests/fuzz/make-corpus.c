@@ -1,0 +1,579 @@
+/* SPDX-License-Identifier: MIT */
+/* Writes the fuzz seed corpus: real blobs of every shape, some defective. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cma-private.h"
+
+/* Which corpus directories a seed goes to. */
+enum {
+	T_CHECK = 1 << 0,
+	T_DESER = 1 << 1,
+	T_CONVERT = 1 << 2,
+	T_LEGACY = 1 << 3,
+	T_DIFF = 1 << 4,
+	T_DUMP = 1 << 5,
+	T_V1 = T_CHECK | T_DESER | T_CONVERT | T_DIFF | T_DUMP,
+};
+
+static const char *const target_names[] = {
+	"fuzz-check", "fuzz-deserialize", "fuzz-convert", "fuzz-legacy",
+	"fuzz-differential", "fuzz-dump",
+};
+
+static const char *outdir;
+static int failures;
+
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fprintf(stderr, "make-corpus: ");
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	exit(EXIT_FAILURE);
+}
+
+static void put(const char *name, const void *p, size_t n, unsigned targets)
+{
+	char path[4096];
+
+	for (size_t t = 0; t < 6; t++) {
+		FILE *f;
+
+		if (!(targets & (1u << t)))
+			continue;
+		snprintf(path, sizeof path, "%s/%s", outdir, target_names[t]);
+		if (mkdir(path, 0777) != 0 && errno != EEXIST)
+			die("%s: %s", path, strerror(errno));
+		snprintf(path, sizeof path, "%s/%s/%s", outdir,
+			 target_names[t], name);
+		f = fopen(path, "wb");
+		if (!f || (n && fwrite(p, 1, n, f) != n) || fclose(f) != 0)
+			die("%s: %s", path, strerror(errno));
+	}
+}
+
+/* A seed that claims to be valid (or defective) must be. */
+static void expect(const char *name, const void *p, size_t n, int flags,
+		   int code)
+{
+	struct cm_error err = { 0 };
+	int rc = cm_check(p, n, flags, &err);
+
+	if (code == CM_OK ? rc == 0 : rc != 0)
+		return;
+	fprintf(stderr, "make-corpus: %s: expected %s, cm_check gave %s: %s\n",
+		name, cm_error_name(code), cm_error_name(err.code),
+		rc ? err.message : "valid");
+	failures++;
+}
+
+static void fix_checksum(uint8_t *blob, size_t n)
+{
+	struct cm_header h;
+
+	if (cm_header_read(blob, n, &h, NULL) != 0)
+		die("fix_checksum: the header does not read");
+	cm_store64(blob + CM_H_CHECKSUM, cm_checksum_compute(blob, &h));
+}
+
+/* ---- v1 blobs built through the real API ---- */
+
+struct node {
+	uint64_t x;
+	struct node *next;
+};
+
+struct tnode {
+	struct tnode *left, *right;
+	uint64_t val;
+};
+
+typedef void *(*build_fn)(struct cm_attr *mem);
+
+static void *build_list(struct cm_attr *mem)
+{
+	struct node *head = NULL, *n;
+
+	for (uint64_t i = 0; i < 5; i++) {
+		if (cm_alloc(mem, &n, sizeof *n))
+			die("list: %s", strerror(errno));
+		n->x = 0x1111 * (i + 1);
+		if (cm_ptr_to(mem, &n->next, head))
+			die("list: %s", strerror(errno));
+		head = n;
+	}
+	return head;
+}
+
+static struct tnode *tree(struct cm_attr *mem, struct tnode **slot, int depth,
+			  uint64_t *counter)
+{
+	struct tnode *t;
+
+	if (cm_alloc(mem, slot, sizeof **slot))
+		die("tree: %s", strerror(errno));
+	t = *slot;
+	t->val = (*counter)++;
+	if (depth > 0) {
+		tree(mem, &t->left, depth - 1, counter);
+		tree(mem, &t->right, depth - 1, counter);
+	}
+	return t;
+}
+
+static void *build_tree(struct cm_attr *mem)
+{
+	struct tnode *root;
+	uint64_t counter = 1;
+
+	return tree(mem, &root, 3, &counter);
+}
+
+/* Data and no pointer at all: an empty table. */
+static void *build_noptr(struct cm_attr *mem)
+{
+	uint64_t *p;
+
+	if (cm_alloc(mem, &p, 40))
+		die("noptr: %s", strerror(errno));
+	for (int i = 0; i < 5; i++)
+		p[i] = 0x0123456789abcdefULL * (uint64_t)(i + 1);
+	return p;
+}
+
+/* Recorded slots that all hold NULL: none is listed. */
+static void *build_nulls(struct cm_attr *mem)
+{
+	void **p;
+
+	if (cm_alloc(mem, &p, 4 * sizeof *p))
+		die("nulls: %s", strerror(errno));
+	for (int i = 0; i < 4; i++)
+		if (cm_ptr_to(mem, &p[i], NULL))
+			die("nulls: %s", strerror(errno));
+	return p;
+}
+
+/* Pointers to the data's first byte, to itself, and one past the end. */
+static void *build_edges(struct cm_attr *mem)
+{
+	void **p;
+	uint64_t *tail;
+
+	if (cm_alloc(mem, &p, 4 * sizeof *p) || cm_alloc(mem, &tail, 24))
+		die("edges: %s", strerror(errno));
+	if (cm_ptr_to(mem, &p[0], p) || cm_ptr_to(mem, &p[1], &p[1]) ||
+	    cm_ptr_to(mem, &p[2], (char *)tail + 24) ||
+	    cm_ptr_to(mem, &p[3], (char *)tail + 4))
+		die("edges: %s", strerror(errno));
+	return p;
+}
+
+/* Two slots far apart: a wide relative delta (2 VLQ bytes). */
+static size_t gap_bytes = 2048;
+
+static void *build_gap(struct cm_attr *mem)
+{
+	void **first, **last;
+	char *gap;
+
+	if (cm_alloc(mem, &first, 8) || cm_alloc(mem, &gap, gap_bytes) ||
+	    cm_alloc(mem, &last, 8))
+		die("gap: %s", strerror(errno));
+	if (cm_ptr_to(mem, first, last) || cm_ptr_to(mem, last, first))
+		die("gap: %s", strerror(errno));
+	gap[0] = 1;
+	return first;
+}
+
+/* With the object map; a freed object leaves one pointer dangling. */
+static void *build_dangling(struct cm_attr *mem)
+{
+	struct node *head = build_list(mem), *extra, *tail;
+
+	/* The tail keeps the data end past the freed node. */
+	if (cm_alloc(mem, &extra, sizeof *extra) ||
+	    cm_alloc(mem, &tail, sizeof *tail))
+		die("dangling: %s", strerror(errno));
+	tail->x = 7;
+	if (cm_ptr_to(mem, (void **)&head->x, extra) || cm_free(mem, extra))
+		die("dangling: %s", strerror(errno));
+	return head;
+}
+
+/* Build, serialize, return a malloc'd copy of the blob. */
+static uint8_t *make(build_fn fn, int mode, int flags, size_t cap,
+		     size_t *len)
+{
+	struct cm_attr *mem = cm_create(-1, cap, MAP_PRIVATE,
+					flags | CM_NO_HUGEPAGES);
+	uint8_t *blob, *copy;
+	void *root;
+
+	if (!mem)
+		die("cm_create: %s", strerror(errno));
+	root = fn(mem);
+	blob = cm_serialize(mem, root, mode, 0);
+	if (!blob)
+		die("cm_serialize: %s", strerror(errno));
+	*len = (size_t)cm_get_size(mem);
+	copy = malloc(*len + 64);
+	if (!copy)
+		die("out of memory");
+	memcpy(copy, blob, *len);
+	memset(copy + *len, 0, 64);
+	cm_delete(mem, CM_ERASE);
+	return copy;
+}
+
+struct sink {
+	uint8_t buf[1 << 16];
+	size_t len;
+};
+
+static int sink_write(void *ctx, const void *p, size_t n)
+{
+	struct sink *s = ctx;
+
+	if (n > sizeof s->buf - s->len) {
+		errno = ENOSPC;
+		return -1;
+	}
+	memcpy(s->buf + s->len, p, n);
+	s->len += n;
+	return 0;
+}
+
+static void v1_seeds(void)
+{
+	static const struct {
+		const char *name;
+		build_fn fn;
+		int flags;
+	} shapes[] = {
+		{ "list", build_list, 0 },
+		{ "tree", build_tree, 0 },
+		{ "noptr", build_noptr, 0 },
+		{ "nulls", build_nulls, 0 },
+		{ "edges", build_edges, 0 },
+		{ "gap", build_gap, 0 },
+		{ "map-list", build_list, CM_OBJECT_MAP },
+		{ "map-tree", build_tree, CM_OBJECT_MAP },
+		{ "map-dangling", build_dangling, CM_OBJECT_MAP },
+	};
+	static struct sink s;
+	char name[128];
+
+	for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+		for (int mode = 1; mode <= 2; mode++) {
+			const char *m = mode == 1 ? "rel" : "abs";
+			struct cm_error err;
+			size_t len;
+			uint8_t *b = make(shapes[i].fn, mode, shapes[i].flags,
+					  1 << 20, &len);
+
+			snprintf(name, sizeof name, "%s-%s", shapes[i].name,
+				 m);
+			expect(name, b, len, CM_CHECK_EXACT, CM_OK);
+			if (shapes[i].fn == build_dangling)
+				expect(name, b, len, CM_CHECK_STRICT,
+				       CM_E_DANGLING);
+			put(name, b, len, T_V1);
+
+			/* Canonical bytes: rebased to 0. */
+			s.len = 0;
+			if (cm_convert(b, len, 0, 0, 0, sink_write, &s,
+				       &err) != 0)
+				die("%s: cm_convert: %s", name, err.message);
+			snprintf(name, sizeof name, "%s-%s-base0",
+				 shapes[i].name, m);
+			expect(name, s.buf, s.len, CM_CHECK_EXACT, CM_OK);
+			put(name, s.buf, s.len, T_V1);
+			free(b);
+		}
+	}
+}
+
+/* A 3-byte relative delta needs 128 KiB between two slots. */
+static void big_gap_seed(void)
+{
+	size_t len;
+	uint8_t *b;
+
+	gap_bytes = 130 * 1024;
+	b = make(build_gap, CM_RELATIVE_OFFSET, 0, 1 << 20, &len);
+	gap_bytes = 2048;
+	expect("gap3-rel", b, len, CM_CHECK_EXACT, CM_OK);
+	put("gap3-rel", b, len, T_CHECK | T_DIFF);
+	free(b);
+}
+
+/* Defective blobs, each refused for one named reason. */
+static void bad_seeds(void)
+{
+	struct cm_header h;
+	size_t len, alen;
+	uint8_t *b = make(build_list, CM_RELATIVE_OFFSET, 0, 1 << 20, &len);
+	uint8_t *a = make(build_list, CM_ABSOLUTE_OFFSET, 0, 1 << 20, &alen);
+	uint8_t *c = malloc(alen + 64);
+
+	if (!c || cm_header_read(b, len, &h, NULL) != 0)
+		die("bad seeds: no base blob");
+
+	/* Trailing bytes: valid, but not with CM_CHECK_EXACT. */
+	expect("trailing", b, len + 8, 0, CM_OK);
+	expect("trailing", b, len + 8, CM_CHECK_EXACT, CM_E_LENGTH);
+	put("trailing", b, len + 8, T_V1);
+
+	put("empty", b, 0, T_V1);
+	put("magic-only", b, CM_MAGIC_LEN, T_V1);
+	expect("header-only", b, CM_HEADER_SIZE, 0, CM_E_TRUNCATED);
+	put("header-only", b, CM_HEADER_SIZE, T_V1);
+	expect("truncated", b, len - 3, 0, CM_E_TRUNCATED);
+	put("truncated", b, len - 3, T_V1);
+
+	memcpy(c, b, len);
+	c[0] = 'C';
+	expect("bad-magic", c, len, 0, CM_E_MAGIC);
+	put("bad-magic", c, len, T_CHECK | T_DUMP | T_DIFF);
+
+	memcpy(c, b, len);
+	c[h.header_size] ^= 1;
+	expect("bad-checksum", c, len, 0, CM_E_CHECKSUM);
+	put("bad-checksum", c, len, T_V1);
+
+	/* A pointer one word past the data end. */
+	memcpy(c, b, len);
+	cm_store64(c + h.root + 8, h.base + h.data_end + 8);
+	fix_checksum(c, len);
+	expect("bad-pointer", c, len, 0, CM_E_POINTER);
+	put("bad-pointer", c, len, T_V1);
+
+	/* A VLQ cut short: the first entry becomes a continuation byte. */
+	memcpy(c, b, len);
+	c[h.table_offset] |= 0x80;
+	fix_checksum(c, len);
+	expect("bad-vlq", c, len, 0, CM_E_ENCODING);
+	put("bad-vlq", c, len, T_V1);
+
+	/* A zero delta: slots not ascending. */
+	memcpy(c, b, len);
+	c[h.table_offset + 1] = 0;
+	fix_checksum(c, len);
+	expect("bad-order", c, len, 0, CM_E_ORDER);
+	put("bad-order", c, len, T_V1);
+
+	/* An unaligned absolute slot. */
+	if (cm_header_read(a, alen, &h, NULL) != 0)
+		die("bad seeds: no absolute blob");
+	memcpy(c, a, alen);
+	cm_store64(c + h.table_offset, cm_load64(c + h.table_offset) + 4);
+	fix_checksum(c, alen);
+	expect("bad-slot", c, alen, 0, CM_E_SLOT);
+	put("bad-slot", c, alen, T_V1);
+
+	/* A non-zero reserved byte. */
+	memcpy(c, a, alen);
+	c[CM_H_RESERVED1] = 1;
+	expect("bad-reserved", c, alen, 0, CM_E_PADDING);
+	put("bad-reserved", c, alen, T_V1);
+
+	/* A header claiming 2^63 pointers. */
+	memcpy(c, a, alen);
+	cm_store64(c + CM_H_POINTER_COUNT, 1ULL << 63);
+	expect("huge-count", c, alen, 0, CM_E_HEADER);
+	put("huge-count", c, alen, T_V1);
+
+	/* A live arena, never sealed. */
+	memcpy(c, a, alen);
+	cm_store32(c + CM_H_REQUIRED, CM_REQ_LIVE);
+	expect("unsealed", c, alen, 0, CM_E_UNSEALED);
+	put("unsealed", c, alen, T_V1);
+
+	free(a);
+	free(b);
+	free(c);
+}
+
+/* ---- legacy blobs, laid out by hand (the seed's LEGACY-FORMAT.md) ---- */
+
+#define LEGACY_BASE 0x7f3a12340000ULL
+
+/* The bytes of one backwards delta, highest address first. */
+static size_t legacy_delta(int64_t d, uint8_t out[8])
+{
+	uint64_t m = d < 0 ? (uint64_t)-d : (uint64_t)d;
+	size_t k = 1;
+
+	while (k < 6 && m >> (6 * k))
+		k++;
+	for (size_t j = 0; j < k; j++) {
+		uint64_t g = (m >> (6 * (k - 1 - j))) & 0x3f;
+
+		out[j] = (uint8_t)(j + 1 < k ? g | 0x80 :
+				   g | (d < 0 ? 0x40 : 0));
+	}
+	return k;
+}
+
+/*
+ * A relative legacy blob: `data` is [0, dlen) (the root word included),
+ * slots in registration order.
+ */
+static size_t legacy_rel(const uint8_t *data, size_t dlen,
+			 const uint64_t *slots, size_t n, uint8_t *out)
+{
+	uint8_t tmp[8];
+	size_t tbytes = 1, len, pos;
+	uint64_t prev = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		tbytes += legacy_delta((int64_t)(slots[i] - prev), tmp);
+		prev = slots[i];
+	}
+	len = dlen + tbytes + 16;
+	memcpy(out, data, dlen);
+	pos = len - 17;
+	prev = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t k = legacy_delta((int64_t)(slots[i] - prev), tmp);
+
+		for (size_t j = 0; j < k; j++)
+			out[pos--] = tmp[j];
+		prev = slots[i];
+	}
+	out[pos] = 0;
+	if (pos != dlen)
+		die("legacy_rel: layout");
+	cm_store64(out + len - 16, 0);
+	cm_store64(out + len - 8, LEGACY_BASE);
+	return len;
+}
+
+/* An absolute legacy blob: slots ascending. */
+static size_t legacy_abs(const uint8_t *data, size_t dlen,
+			 const uint64_t *slots, size_t n, uint8_t *out)
+{
+	size_t t = cm_align8(dlen);
+
+	memset(out, 0, t);
+	memcpy(out, data, dlen);
+	for (size_t i = 0; i < n; i++)
+		cm_store64(out + t + 8 * i, slots[i]);
+	cm_store64(out + t + 8 * n, n);
+	cm_store64(out + t + 8 * n + 8, LEGACY_BASE);
+	return t + 8 * n + 16;
+}
+
+static void expect_legacy(const char *name, const uint8_t *p, size_t n,
+			  int ok)
+{
+	static struct sink s;
+	struct cm_error err = { 0 };
+	int rc;
+
+	s.len = 0;
+	rc = cm_legacy_import(p, n, 0, UINT64_MAX, sink_write, &s, &err);
+	if (ok && rc != 0) {
+		fprintf(stderr, "make-corpus: %s: import refused: %s\n",
+			name, err.message);
+		failures++;
+	} else if (!ok && rc == 0) {
+		fprintf(stderr, "make-corpus: %s: import accepted\n", name);
+		failures++;
+	} else if (ok) {
+		expect(name, s.buf, s.len, CM_CHECK_EXACT, CM_OK);
+	}
+}
+
+static void legacy_seeds(void)
+{
+	/* Three nodes {x, next} at 8, 24, 40 and a pointer at 56. */
+	uint8_t data[4096] = { 0 }, out[8192];
+	uint64_t rel_slots[] = { 16, 48, 32, 56 };
+	uint64_t abs_slots[] = { 16, 32, 48, 56 };
+	uint64_t far_slots[] = { 16, 1000, 2040, 32 };
+	size_t len;
+
+	cm_store64(data, LEGACY_BASE + 8);
+	cm_store64(data + 8, 1);
+	cm_store64(data + 16, LEGACY_BASE + 24);
+	cm_store64(data + 24, 2);
+	cm_store64(data + 32, 0);		/* a NULL slot */
+	cm_store64(data + 40, 3);
+	cm_store64(data + 48, LEGACY_BASE + 8);
+	cm_store64(data + 56, LEGACY_BASE + 64);	/* one past the end */
+
+	len = legacy_rel(data, 64, rel_slots, 4, out);
+	expect_legacy("legacy-rel", out, len, 1);
+	put("legacy-rel", out, len, T_LEGACY);
+	len = legacy_abs(data, 64, abs_slots, 4, out);
+	expect_legacy("legacy-abs", out, len, 1);
+	put("legacy-abs", out, len, T_LEGACY);
+
+	/* Data with no pointer, in both modes (absolute: n == 0 too). */
+	len = legacy_rel(data, 16, NULL, 0, out);
+	cm_store64(out, LEGACY_BASE + 8);
+	expect_legacy("legacy-noptr", out, len, 1);
+	put("legacy-noptr", out, len, T_LEGACY);
+
+	/* Multi-byte and negative deltas over a wider data area. */
+	cm_store64(data + 1000, LEGACY_BASE + 2048);
+	cm_store64(data + 2040, LEGACY_BASE + 16);
+	len = legacy_rel(data, 2048, far_slots, 4, out);
+	expect_legacy("legacy-rel-wide", out, len, 1);
+	put("legacy-rel-wide", out, len, T_LEGACY);
+
+	/* Defects the importer must refuse. */
+	len = legacy_rel(data, 64, rel_slots, 4, out);
+	cm_store64(out, 0);
+	expect_legacy("legacy-null-root", out, len, 0);
+	put("legacy-null-root", out, len, T_LEGACY);
+
+	len = legacy_rel(data, 64, rel_slots, 4, out);
+	out[64] = 0x81;		/* the terminator gone */
+	expect_legacy("legacy-no-end", out, len, 0);
+	put("legacy-no-end", out, len, T_LEGACY);
+
+	len = legacy_abs(data, 64, abs_slots, 4, out);
+	cm_store64(out + 64, 32);	/* unsorted: 32, 32, 48, 56 */
+	expect_legacy("legacy-unsorted", out, len, 0);
+	put("legacy-unsorted", out, len, T_LEGACY);
+
+	len = legacy_abs(data, 64, abs_slots, 4, out);
+	cm_store64(out + 64 + 32, 9);	/* n larger than the table */
+	expect_legacy("legacy-big-n", out, len, 0);
+	put("legacy-big-n", out, len, T_LEGACY);
+
+	put("legacy-tiny", out, 15, T_LEGACY);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: make-corpus OUTDIR\n");
+		return 2;
+	}
+	outdir = argv[1];
+	if (mkdir(outdir, 0777) != 0 && errno != EEXIST)
+		die("%s: %s", outdir, strerror(errno));
+	v1_seeds();
+	big_gap_seed();
+	bad_seeds();
+	legacy_seeds();
+	if (failures)
+		fprintf(stderr, "make-corpus: %d seeds not as expected\n",
+			failures);
+	return failures ? EXIT_FAILURE : EXIT_SUCCESS;
+}

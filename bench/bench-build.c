@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -260,12 +259,31 @@ static void free_malloc(enum workload_kind k, size_t nodes,
 		free(l->addr[i]);
 }
 
+/*
+ * Peak RSS of this process's memory since exec, in bytes. Not getrusage():
+ * its ru_maxrss keeps, across execve, the high-water mark of the memory the
+ * process had before, and a child spawned by a large parent starts with the
+ * parent's. VmHWM belongs to the new mm alone.
+ */
+static uint64_t peak_rss(void)
+{
+	FILE *f = fopen("/proc/self/status", "re");
+	char line[256];
+	unsigned long long kb = 0;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmHWM: %llu kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb * 1024;
+}
+
 int bench_child(const char *what, enum workload_kind k, size_t nodes, int fd)
 {
 	struct links l;
-	struct rusage ru;
 	struct cm_attr *mem = NULL;
-	uint64_t ns = 0, warm = 0, blob = 0;
+	uint64_t ns = 0, warm = 0, blob = 0, rss = 0;
 	void *root = NULL;
 	int ret = -1;
 
@@ -275,7 +293,7 @@ int bench_child(const char *what, enum workload_kind k, size_t nodes, int fd)
 		mem = build_cm(k, nodes, &l, &root, &ns);
 		if (!mem)
 			goto out;
-		getrusage(RUSAGE_SELF, &ru);
+		rss = peak_rss();
 		/* Only for the blob size that peak RSS is compared with. */
 		if (!cm_serialize(mem, root, CM_RELATIVE_OFFSET, 0))
 			goto out;
@@ -283,14 +301,14 @@ int bench_child(const char *what, enum workload_kind k, size_t nodes, int fd)
 	} else {
 		if (build_malloc(k, nodes, &l, &root, &ns))
 			goto out;
-		getrusage(RUSAGE_SELF, &ru);
+		rss = peak_rss();
 		free_malloc(k, nodes, &l, root);
 		if (build_malloc(k, nodes, &l, &root, &warm))
 			goto out;
 	}
 	if (dprintf(fd, "%llu %llu %llu %llu\n", (unsigned long long)ns,
 		    (unsigned long long)warm,
-		    (unsigned long long)ru.ru_maxrss * 1024,
+		    (unsigned long long)rss,
 		    (unsigned long long)blob) < 0)
 		goto out;
 	ret = 0;

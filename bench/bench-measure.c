@@ -23,7 +23,7 @@ const struct fig_info fig_info[F_COUNT] = {
 		"cm_serialize (checksum included)", "ns/ptr", false },
 	[F_MEMCPY] = { "memcpy_ns_per_ptr", "memcpy of the blob", "ns/ptr",
 		true },
-	[F_XXH3] = { "xxh3_ns_per_ptr", "XXH3_64bits_dispatch of the blob",
+	[F_XXH3] = { "xxh3_ns_per_ptr", "XXH3_64bits_dispatch",
 		"ns/ptr", true },
 	[F_MEMCPY_XXH3] = { "memcpy_xxh3_ns_per_ptr", "memcpy + XXH3 of the blob",
 		"ns/ptr", true },
@@ -72,11 +72,12 @@ struct mctx {
 	uint64_t root_off;
 	uint64_t *slots;	/* sorted slot offsets, for the ideal loop */
 	size_t nslots;
-	char path[PATH_MAX];	/* the blob file */
+	char path[2048];	/* the blob file */
 	char out[PATH_MAX];	/* cma-convert's output */
 	int flags;		/* deserialize or cm_open flags */
 	int threads;
 	bool occupy;		/* hold the recorded base while loading */
+	bool reserved;		/* [base, base + size) held PROT_NONE */
 	char *const *argv;	/* a tool's command line */
 	int relocated;		/* cm_blob_relocated() of the last load */
 	bool open_failed;	/* cm_open unusable: the fallback loads */
@@ -289,26 +290,46 @@ static int load_fallback(struct mctx *c, uint64_t *ns)
 	return 0;
 }
 
+/*
+ * Hold the recorded base, from the arena's deletion on: thread stacks and
+ * malloc arenas of other measurements would otherwise land there and turn
+ * every cm_open into a relocated copy.
+ */
+static void reserve_base(struct mctx *c)
+{
+	void *want = (void *)(uintptr_t)c->base;
+	void *p = mmap(want, c->size, PROT_NONE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE |
+			       MAP_NORESERVE,
+		       -1, 0);
+
+	c->reserved = p == want;
+	if (p != MAP_FAILED && p != want)
+		munmap(p, c->size);	/* a kernel that ignored the hint */
+}
+
+static void release_base(struct mctx *c)
+{
+	if (c->reserved)
+		munmap((void *)(uintptr_t)c->base, c->size);
+	c->reserved = false;
+}
+
 static int run_load(struct mctx *c, uint64_t *ns)
 {
-	void *hold = MAP_FAILED;
-	struct cm_blob *b;
+	struct cm_blob *b = NULL;
 	uint64_t t0;
 	void *root;
 	int ret = -1;
 
-	if (c->occupy) {
-		hold = mmap((void *)(uintptr_t)c->base, 4096, PROT_NONE,
-			    MAP_PRIVATE | MAP_ANONYMOUS |
-				    MAP_FIXED_NOREPLACE, -1, 0);
-		if (hold != MAP_FAILED &&
-		    hold != (void *)(uintptr_t)c->base) {
-			/* An old kernel ignored the hint: cannot force. */
-			munmap(hold, 4096);
-			hold = MAP_FAILED;
-			errno = ENOTSUP;
-			goto out;
-		}
+	/* The reservation is what takes the base when c->occupy. */
+	if (!c->occupy)
+		release_base(c);
+	else if (!c->reserved) {
+		errno = ENOTSUP;
+		fprintf(stderr, "cma-bench: %s: cannot hold the recorded "
+			"base\n", c->what);
+		goto out;
 	}
 	if (c->open_failed) {
 		ret = load_fallback(c, ns);
@@ -328,15 +349,16 @@ static int run_load(struct mctx *c, uint64_t *ns)
 		goto out;
 	}
 	c->relocated = cm_blob_relocated(b);
-	cm_close(b);
 	if (!root) {
 		fprintf(stderr, "cma-bench: %s: cm_blob_root: NULL\n", c->what);
 		goto out;
 	}
 	ret = 0;
 out:
-	if (hold != MAP_FAILED)
-		munmap(hold, 4096);
+	if (b)
+		cm_close(b);
+	if (!c->reserved)
+		reserve_base(c);
 	return ret;
 }
 
@@ -547,6 +569,7 @@ int measure_mode(const struct bench_opts *o, struct wl_result *w, int mi,
 	/* Free the recorded base, so cm_open can map the file there. */
 	cm_delete(c.mem, CM_ERASE);
 	c.mem = NULL;
+	reserve_base(&c);
 	links_free(&l);
 	if (collect_slots(&c, h.pointer_count + 1))
 		goto out;
@@ -607,6 +630,7 @@ out:
 		unlink(c.path);
 		bench_track_file(0, NULL);
 	}
+	release_base(&c);
 	if (c.pristine)
 		bench_unmap(c.pristine, c.size);
 	if (c.work)

@@ -327,7 +327,7 @@ static void jstat(FILE *f, const char *key, const struct stat3 *s,
 		fprintf(f, "null");
 		return;
 	}
-	fprintf(f, "{\"median\": %.6g, \"min\": %.6g, \"max\": %.6g, "
+	fprintf(f, "{\"median\": %.10g, \"min\": %.10g, \"max\": %.10g, "
 		"\"runs\": %d}", s->median, s->min, s->max, s->n);
 }
 

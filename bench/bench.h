@@ -27,7 +27,7 @@ struct bench_opts {
 	const char *tools_dir;
 	bool skip_tools;
 	char self[4096];	/* this executable, re-run for fresh processes */
-	char tmpdir[4096];	/* files of the run; removed at exit */
+	char tmpdir[1024];	/* files of the run; removed at exit */
 };
 
 /* Figures of one workload in one mode; units in fig_info[]. */

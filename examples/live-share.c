@@ -196,6 +196,10 @@ int main(int argc, char **argv)
 		perror("shm_open");
 		goto out;
 	}
+	/*
+	 * Any address will do: the guest, forked before it was chosen, has
+	 * it free. Unrelated processes would add CM_FIXED_BASE for better odds.
+	 */
 	mem = cm_create(fd, 1 << 20, MAP_SHARED, 0);
 	if (!mem || build(mem, &bd) < 0) {
 		perror("cm_create");

@@ -365,7 +365,8 @@ CM_API int cm_do_alloc(struct cm_attr *mem, void **slot, size_t size,
 	 * would overwrite the header or touch pages past the file's end. */
 	rel = (uintptr_t)slot - (uintptr_t)mem->base;
 	if (unlikely(rel < mem->map_len)) {
-		if ((rel & 7) || rel < CM_HEADER_SIZE || rel > mem->extent - 8) {
+		if ((rel & 7) || rel < CM_HEADER_SIZE ||
+		    rel > mem->extent - 8) {
 			errno = EINVAL;
 			return -1;
 		}

@@ -144,6 +144,8 @@ int cm_arena_reserve(struct cm_attr *mem, size_t end)
 		errno = ENOMEM;
 		return -1;
 	}
+	if (mem->fd < 0)
+		return 0;	/* anonymous memory has no file to grow */
 	want = round_up(end, page_size());
 	/* Grow geometrically so a growing arena makes few system calls. */
 	target = mem->committed * 2 > want ? mem->committed * 2 : want;
@@ -308,15 +310,29 @@ CM_API struct cm_attr *cm_create_at(int fd, size_t length, int mode,
 	return create(fd, length, mode, flags, addr, CM_PLACE_EXACT);
 }
 
+/* Whether a header read from an object describes an arena we can map. */
+static bool header_attachable(const uint8_t *h)
+{
+	uint64_t base = cm_load64(h + CM_H_BASE);
+	uint64_t capacity = cm_load64(h + CM_H_CAPACITY);
+
+	/* A live arena, or one its creator has sealed in place. */
+	return memcmp(h, CM_MAGIC, CM_MAGIC_LEN) == 0 &&
+	       h[CM_H_VERSION_MAJOR] == CM_VERSION_MAJOR &&
+	       h[CM_H_VERSION_MAJOR + 1] == 0 &&
+	       cm_load32(h + CM_H_HEADER_SIZE) == CM_HEADER_SIZE &&
+	       (cm_load32(h + CM_H_REQUIRED) & ~CM_REQ_KNOWN) == 0 &&
+	       base && base % page_size() == 0 && base < CM_USER_TOP &&
+	       capacity > CM_HEADER_SIZE && capacity <= CM_USER_TOP - base;
+}
+
 CM_API struct cm_attr *cm_attach(int fd, int flags)
 {
 	uint8_t h[CM_HEADER_SIZE];
 	struct cm_attr *mem = NULL;
 	struct stat st;
 	uint64_t base, capacity;
-	uint32_t req;
 	ssize_t n;
-	size_t map_len;
 	int e;
 
 	if (flags != 0) {
@@ -328,34 +344,21 @@ CM_API struct cm_attr *cm_attach(int fd, int flags)
 	n = pread(fd, h, sizeof h, 0);
 	if (n < 0)
 		return NULL;
-	if ((size_t)n < sizeof h)
-		goto bad;
+	if ((size_t)n < sizeof h || !header_attachable(h)) {
+		errno = EBADMSG;
+		return NULL;
+	}
 	base = cm_load64(h + CM_H_BASE);
 	capacity = cm_load64(h + CM_H_CAPACITY);
-	req = cm_load32(h + CM_H_REQUIRED);
-	/* A live arena, or one its creator has sealed in place. */
-	if (memcmp(h, CM_MAGIC, CM_MAGIC_LEN) != 0 ||
-	    h[CM_H_VERSION_MAJOR] != CM_VERSION_MAJOR ||
-	    h[CM_H_VERSION_MAJOR + 1] != 0 ||
-	    cm_load32(h + CM_H_HEADER_SIZE) != CM_HEADER_SIZE ||
-	    (req & ~CM_REQ_KNOWN) != 0 ||
-	    !base || base % page_size() ||
-	    capacity <= CM_HEADER_SIZE || capacity > CM_USER_TOP ||
-	    base >= CM_USER_TOP || capacity > CM_USER_TOP - base)
-		goto bad;
-	map_len = round_up(capacity, page_size());
 	mem = calloc(1, sizeof *mem);
 	if (!mem)
 		return NULL;
-	if (map_exact((void *)(uintptr_t)base, map_len, fd, MAP_SHARED) != 0) {
-		e = errno;
-		free(mem);
-		errno = e;
-		return NULL;
-	}
+	mem->map_len = round_up(capacity, page_size());
+	if (map_exact((void *)(uintptr_t)base, mem->map_len, fd,
+		      MAP_SHARED) != 0)
+		goto fail;
 	mem->base = (uint8_t *)(uintptr_t)base;
 	mem->capacity = capacity;
-	mem->map_len = map_len;
 	/* What the creator has written so far, as far as we can tell. */
 	mem->extent = (uint64_t)st.st_size < capacity ? (size_t)st.st_size
 						      : capacity;
@@ -365,8 +368,10 @@ CM_API struct cm_attr *cm_attach(int fd, int flags)
 	mem->attached = true;
 	mem->owns_mapping = true;
 	return mem;
-bad:
-	errno = EBADMSG;
+fail:
+	e = errno;
+	free(mem);
+	errno = e;
 	return NULL;
 }
 

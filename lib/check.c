@@ -168,9 +168,15 @@ static bool check_slots(struct walk *w, const uint64_t *slots, size_t n,
 			uint64_t first_index)
 {
 	const struct cm_header *h = w->h;
+	uint64_t lo = h->base + h->header_size, span = h->data_end - h->header_size;
 	struct cm_error e;
+	size_t ok = 0;
 
-	for (size_t i = 0; i < n; i++) {
+	/* The common case first: one compare a pointer (NULL wraps high). */
+	if (!w->map.pairs)
+		while (ok < n && cm_load64(w->blob + slots[ok]) - lo <= span)
+			ok++;
+	for (size_t i = ok; i < n; i++) {
 		uint64_t v = cm_load64(w->blob + slots[i]);
 		uint64_t t = v - h->base;
 		uint64_t index = first_index + i;
@@ -234,6 +240,25 @@ static void undo(struct walk *w, uint64_t end)
 		shift_slots(w->wblob, slots, (size_t)n, -w->shift);
 }
 
+/*
+ * Hash and shift one checked chunk in place: slots are normalised (base 0)
+ * for the hash, then given their new base. No copy: the chunk is in cache.
+ */
+static void relocate_chunk(struct walk *w, struct cm_hash *hash,
+			   uint64_t off, uint64_t end, const uint64_t *slots,
+			   size_t n)
+{
+	uint64_t base = w->h->base, new_base = base + w->shift;
+
+	if (!hash) {
+		shift_slots(w->wblob, slots, n, w->shift);
+		return;
+	}
+	shift_slots(w->wblob, slots, n, -base);
+	cm_hash_raw(hash, w->blob + off, end - off);
+	shift_slots(w->wblob, slots, n, new_base);
+}
+
 static bool walk_data(struct walk *w, struct cm_hash *hash,
 		      uint64_t *relocated_end)
 {
@@ -249,6 +274,10 @@ static bool walk_data(struct walk *w, struct cm_hash *hash,
 		struct cm_error e;
 		ssize_t n;
 
+		/* The next chunk streams in while this one is checked. */
+		for (uint64_t p = end; p < end + WALK_CHUNK && p < h->table_offset;
+		     p += 64)
+			__builtin_prefetch(w->blob + p);
 		n = cm_table_next(&c, slots, WALK_SLOTS, end, &e);
 		if (n < 0)
 			return defect(w, &e), true;
@@ -256,12 +285,12 @@ static bool walk_data(struct walk *w, struct cm_hash *hash,
 			end = slots[n - 1] + 8;
 		if (check_slots(w, slots, (size_t)n, first))
 			return true;
-		if (hash)
+		if (w->shift && w->errors == 0) {
+			relocate_chunk(w, hash, off, end, slots, (size_t)n);
+			*relocated_end = end;
+		} else if (hash) {
 			cm_hash_data(hash, w->blob, off, end - off, slots,
 				     (size_t)n, h->base);
-		if (w->shift && w->errors == 0) {
-			shift_slots(w->wblob, slots, (size_t)n, w->shift);
-			*relocated_end = end;
 		}
 		off = end;
 	}

@@ -237,6 +237,7 @@ static int emit(const struct job *j, struct sink *s, struct cm_error *err)
  * Two passes over the input, constant memory: the first hashes the output
  * (the checksum sits in the header, which is written first), the second
  * writes it. Nothing is written when the input or the request is refused.
+ * A writer that fails without setting errno gives EIO.
  */
 CM_API int cm_convert(const void *blob, size_t len, int mode, uint64_t base,
 		      int flags, cm_write_fn write, void *ctx,

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* cm_legacy_import: check a blob of the seed's original code, write it as v1. */
+/* cm_legacy_import: check a blob of the seed's original code, write v1. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -14,7 +14,8 @@
 #define SHIFT (CM_HEADER_SIZE - 8)
 #define TAIL 16			/* n and B */
 #define DELTA_MAX_BYTES 6
-#define SINK_SIZE (64 * 1024)	/* a multiple of 8: chunks never cut slots */
+/* Output buffer; a multiple of 8, so data chunks never cut a slot. */
+#define SINK_SIZE (64 * 1024)
 
 /* What the checks established about the legacy blob. */
 struct legacy {
@@ -83,8 +84,8 @@ static int read_delta(const struct legacy *l, int64_t *pos, int64_t *delta,
 
 	for (unsigned k = 0;; k++) {
 		if (*pos < 8)
-			return cm_fail(err, CM_E_LEGACY, (uint64_t)start,
-				       index,
+			return cm_fail(err, CM_E_LEGACY,
+				       start < 8 ? 8 : (uint64_t)start, index,
 				       "relative table has no 0x00 "
 				       "terminator: it runs into the root "
 				       "word");

@@ -84,15 +84,64 @@ static int peek(const struct cm_table_cursor *c, uint64_t *slot,
 	return 0;
 }
 
+/*
+ * The common case, unrolled from peek(): entries after the first whose slot
+ * lies below `bound` (inside this chunk and the data), one-byte deltas or
+ * ascending aligned offsets. Stops at the first entry it cannot take.
+ */
+static size_t fast_run(struct cm_table_cursor *c, uint64_t *slots,
+		       size_t max, uint64_t bound)
+{
+	const uint8_t *p = c->blob;
+	uint64_t pos = c->pos, prev = c->prev, index = c->index;
+	uint64_t last = c->h->pointer_count - index < max
+			? c->h->pointer_count : index + max;
+	size_t n = 0;
+
+	if (c->h->mode == CM_RELATIVE_OFFSET) {
+		while (index < last && pos < c->end) {
+			uint8_t b = p[pos];
+			uint64_t s = prev + (uint64_t)b * 8;
+
+			if ((uint8_t)(b - 1) >= 0x7f || s >= bound)
+				break;
+			slots[n++] = prev = s;
+			pos++;
+			index++;
+		}
+	} else {
+		while (index < last) {
+			uint64_t s = cm_load64(p + pos);
+
+			if (s % 8 || s <= prev || s >= bound)
+				break;
+			slots[n++] = prev = s;
+			pos += 8;
+			index++;
+		}
+	}
+	c->pos = pos;
+	c->prev = prev;
+	c->index = index;
+	return n;
+}
+
 ssize_t cm_table_next(struct cm_table_cursor *c, uint64_t *slots, size_t max,
 		      uint64_t limit, struct cm_error *err)
 {
+	uint64_t bound = c->h->data_end - 7 < limit ? c->h->data_end - 7
+						    : limit;
 	size_t n = 0;
 
 	while (n < max && c->index < c->h->pointer_count) {
 		uint64_t s = 0;
 		unsigned used = 0;
 
+		if (c->index > 0) {
+			n += fast_run(c, slots + n, max - n, bound);
+			if (n == max || c->index == c->h->pointer_count)
+				break;
+		}
 		if (c->pos >= c->end)
 			return cm_fail(err, CM_E_COUNT, c->pos, c->index,
 				       "table ends after %llu of %llu "

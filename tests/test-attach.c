@@ -133,9 +133,13 @@ static int child_busy(int fd, uint8_t *base, bool remap)
 	errno = 0;
 	if (cm_attach(fd, 0) || errno != EADDRINUSE)
 		return 21;
-	/* Nothing was replaced. */
-	if (remap && msync(base, 4096, MS_ASYNC) == 0)
-		return 22;
+	/* Nothing was replaced: the start is still free. */
+	if (remap) {
+		other = mmap(base, 4096, PROT_NONE, MAP_PRIVATE |
+			     MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+		if (other != base)
+			return 22;
+	}
 	return 0;
 }
 

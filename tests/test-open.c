@@ -240,6 +240,7 @@ START_TEST(at_base_trusted)
 	struct node *root;
 	uint64_t x;
 	off_t at;
+	void *busy;
 	int fd;
 
 	make_path();
@@ -267,6 +268,20 @@ START_TEST(at_base_trusted)
 	root = cm_blob_root(b);
 	ck_assert_uint_eq(root->x, 77);
 	ck_assert_int_eq(cm_close(b), 0);
+
+	/* The relocating fallback skips the checksum alike. */
+	busy = occupy(base);
+	errno = 0;
+	ck_assert_ptr_null(cm_open(path, 0));
+	ck_assert_int_eq(errno, EBADMSG);
+	b = cm_open(path, CM_OPEN_TRUSTED);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_int_eq(cm_blob_relocated(b), 1);
+	root = cm_blob_root(b);
+	ck_assert_uint_eq(root->x, 77);
+	ck_assert_uint_eq(root->next->x, 1);
+	ck_assert_int_eq(cm_close(b), 0);
+	munmap(busy, 4096);
 	drop_path();
 }
 END_TEST

@@ -617,32 +617,34 @@ static void dump_stats(struct dump *d)
 	       s.count * 8, s.count ? 8.0 : 0.0,
 	       rel ? " (after --absolute)" : " (this blob)");
 	if (s.count)
-		printf("  largest delta:    %" PRIu64 " bytes (before the slot "
-		       "at 0x%" PRIx64 ")\n", s.largest, s.largest_slot);
+		printf("  largest delta:    %" PRIu64 " bytes (to the slot at "
+		       "0x%" PRIx64 ")\n", s.largest, s.largest_slot);
 }
 
 /* ---- hexdump ---- */
 
-/* Where each part of the blob starts, to label the hexdump. */
-static const char *part_at(const struct cm_header *h, uint64_t off,
-			   uint64_t end)
+/* Label the parts of the blob that start in [off, end). */
+static void part_labels(const struct dump *d, uint64_t off, uint64_t end)
 {
-	/* The label of the first part starting in [off, end). */
-	if (off == 0)
-		return "header";
-	if (h->header_size >= off && h->header_size < end)
-		return "data";
-	if (h->data_end >= off && h->data_end < end &&
-	    h->data_end < h->table_offset)
-		return "padding";
-	if (h->table_offset >= off && h->table_offset < end)
-		return "relocation table";
-	if (h->sections_size && h->sections_offset >= off &&
-	    h->sections_offset < end)
-		return "sections";
-	if (h->blob_size >= off && h->blob_size < end)
-		return "trailing bytes";
-	return NULL;
+	const struct cm_header *h = &d->h;
+	const struct {
+		uint64_t at;
+		const char *name;
+		bool present;
+	} part[] = {
+		{ 0, "header", true },
+		{ h->header_size, "data", true },
+		{ h->data_end, "padding", h->data_end < h->table_offset },
+		{ h->table_offset, "relocation table", h->table_size > 0 },
+		{ h->sections_offset, "sections", h->sections_size > 0 },
+		{ h->blob_size, "trailing bytes", h->blob_size < d->in.len },
+	};
+
+	for (size_t i = 0; i < sizeof part / sizeof part[0]; i++)
+		if (part[i].present && part[i].at >= off && part[i].at < end)
+			printf("%s-- %s at 0x%" PRIx64 " --%s\n",
+			       sgr(d, BOLD), part[i].name, part[i].at,
+			       sgr(d, RESET));
 }
 
 static void dump_hex(struct dump *d)
@@ -663,7 +665,6 @@ static void dump_hex(struct dump *d)
 	for (line = start & ~15ULL; line < end; line += 16) {
 		uint64_t slots[2] = { UINT64_MAX, UINT64_MAX };
 		uint64_t targets[2];
-		const char *part;
 		int ns = 0;
 
 		/* Slots ascend: advance the walk up to this line's end. */
@@ -684,10 +685,8 @@ static void dump_hex(struct dump *d)
 			}
 			have = false;
 		}
-		part = d->hok ? part_at(&d->h, line, line + 16) : NULL;
-		if (part)
-			printf("%s-- %s --%s\n", sgr(d, BOLD), part,
-			       sgr(d, RESET));
+		if (d->hok)
+			part_labels(d, line, line + 16);
 		printf("%08" PRIx64 " ", line);
 		for (uint64_t i = line; i < line + 16; i++) {
 			bool in_slot = false;

@@ -141,8 +141,11 @@ static void *dangling(struct cm_attr *mem, size_t n)
 	head->next = victim->next;
 	if (cm_free(mem, victim))
 		return NULL;
-	/* Keep the pointer into the freed node without recording it again. */
-	head->next = victim;
+	/*
+	 * Keep a pointer into the middle of the freed node (its start would
+	 * be one past the previous object's end, which is allowed).
+	 */
+	head->next = (struct list_node *)((char *)victim + 8);
 	return head;
 }
 

@@ -207,7 +207,8 @@ static void *build_dangling(struct cm_attr *mem)
 	    cm_alloc(mem, &tail, sizeof *tail))
 		die("dangling: %s", strerror(errno));
 	tail->x = 7;
-	if (cm_ptr_to(mem, (void **)&head->x, extra) || cm_free(mem, extra))
+	if (cm_ptr_to(mem, (void **)&head->x, &extra->next) ||
+	    cm_free(mem, extra))
 		die("dangling: %s", strerror(errno));
 	return head;
 }

@@ -13,8 +13,8 @@ FUZZ_SECONDS=${FUZZ_SECONDS:-45}
 PREFIX=${CMA_CI_BUILD:-build-ci}
 TARGETS=${FUZZ_TARGETS:-check deserialize convert legacy differential dump}
 VALGRIND=(valgrind -q --error-exitcode=99 --leak-check=full
-	--errors-for-leak-kinds=definite,indirect
-	--show-leak-kinds=definite,indirect)
+	'--errors-for-leak-kinds=definite,indirect'
+	'--show-leak-kinds=definite,indirect')
 status=0
 
 stage() {
@@ -93,17 +93,20 @@ trap 'rm -rf "$work"' EXIT
 ok=0
 fail=0
 total=0
+read -r -a targets <<<"$TARGETS"
 if CC=clang setup "$dir" -Dfuzz=true -Dwerror=true &&
-   ninja -C "$dir" $(printf 'tests/fuzz/fuzz-%s ' $TARGETS) \
+   ninja -C "$dir" "${targets[@]/#/tests/fuzz/fuzz-}" \
 	>"$dir.build.log" 2>&1; then
 	mkdir -p "$art"
 	regress=()
 	if [ -n "$(ls -A tests/fuzz/regress 2>/dev/null)" ]; then
 		regress=(tests/fuzz/regress)
 	fi
-	for t in $TARGETS; do
+	for t in "${targets[@]}"; do
 		# A copy: new inputs must not land in the repository.
-		cp -r "tests/fuzz/corpus/fuzz-$t" "$work/$t"
+		mkdir -p "$work/$t"
+		cp -r "tests/fuzz/corpus/fuzz-$t/." "$work/$t/" 2>/dev/null ||
+			true
 		flog=$art/fuzz-$t.log
 		if ASAN_OPTIONS=detect_leaks=1 \
 		   "$dir/tests/fuzz/fuzz-$t" -max_total_time="$FUZZ_SECONDS" \
@@ -121,7 +124,7 @@ if CC=clang setup "$dir" -Dfuzz=true -Dwerror=true &&
 		runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$flog")
 		total=$((total + ${runs:-0}))
 		echo "fuzz-$t: ${runs:-0} runs in ${FUZZ_SECONDS}s," \
-			"corpus $(ls "$work/$t" | wc -l) inputs: $r"
+			"corpus $(find "$work/$t" -type f | wc -l) inputs: $r"
 	done
 	echo "fuzzing: $total runs in total"
 else

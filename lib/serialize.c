@@ -44,21 +44,31 @@ static void note_dirty(struct cm_attr *mem, uint64_t end)
 		mem->dirty_end = end;
 }
 
-static int emit(struct sealer *s, uint64_t slot)
+/* Append the entries of `n` ascending slots to the table. */
+static int emit(struct sealer *s, const uint64_t *slots, size_t n)
 {
-	uint8_t *out;
+	uint8_t *base = s->mem->base;
+	uint64_t pos = s->pos, prev = s->prev;
 
-	if (s->pos + 8 > s->limit && make_room(s, 8))
-		return -1;
-	out = s->mem->base + s->pos;
-	if (s->mode == CM_ABSOLUTE_OFFSET) {
-		cm_store64(out, slot);
-		s->pos += 8;
-	} else {
-		s->pos += cm_vlq_encode((slot - s->prev) / 8, out);
+	for (size_t i = 0; i < n; i++) {
+		if (pos + 8 > s->limit) {
+			s->pos = pos;
+			if (make_room(s, 8))
+				return -1;
+		}
+		if (s->mode == CM_ABSOLUTE_OFFSET) {
+			cm_store64(base + pos, slots[i]);
+			pos += 8;
+		} else if (slots[i] - prev < 128 * 8) {	/* one byte */
+			base[pos++] = (uint8_t)((slots[i] - prev) / 8);
+		} else {
+			pos += cm_vlq_encode((slots[i] - prev) / 8, base + pos);
+		}
+		prev = slots[i];
 	}
-	s->prev = slot;
-	s->count++;
+	s->pos = pos;
+	s->prev = prev;
+	s->count += n;
 	return 0;
 }
 
@@ -102,15 +112,20 @@ static int write_table(struct sealer *s, struct cm_hash *hash)
 	     off += SEAL_CHUNK) {
 		uint64_t end = off + SEAL_CHUNK < mem->extent
 			       ? off + SEAL_CHUNK : mem->extent;
-		ssize_t n = gather(mem, off, end, slots);
+		ssize_t n;
+
+		/* The next chunk streams in while this one is sealed. */
+		for (uint64_t p = end; p < end + SEAL_CHUNK && p < mem->extent;
+		     p += 64)
+			__builtin_prefetch(mem->base + p);
+		n = gather(mem, off, end, slots);
 
 		if (n < 0)
 			return -1;
 		cm_hash_data(hash, mem->base, off, end - off, slots, (size_t)n,
 			     (uintptr_t)mem->base);
-		for (ssize_t i = 0; i < n; i++)
-			if (emit(s, slots[i]))
-				return -1;
+		if (emit(s, slots, (size_t)n))
+			return -1;
 	}
 	return 0;
 }

@@ -13,8 +13,9 @@
 
 #include "tool-common.h"
 
-const char *argp_program_version = "cma-convert (libcma) " CMA_VERSION;
-const char *argp_program_bug_address = TOOL_BUG_ADDRESS;
+TOOL_EXPORT const char *argp_program_version =
+	"cma-convert (libcma) " CMA_VERSION;
+TOOL_EXPORT const char *argp_program_bug_address = TOOL_BUG_ADDRESS;
 
 /* A rebased blob must fit below the top of a 48-bit user address space. */
 #define REBASE_LIMIT (1ULL << 47)

@@ -8,8 +8,9 @@
 
 #include "tool-common.h"
 
-const char *argp_program_version = "cma-dump (libcma) " CMA_VERSION;
-const char *argp_program_bug_address = TOOL_BUG_ADDRESS;
+TOOL_EXPORT const char *argp_program_version =
+	"cma-dump (libcma) " CMA_VERSION;
+TOOL_EXPORT const char *argp_program_bug_address = TOOL_BUG_ADDRESS;
 
 /* Without --limit, graphs stop here; tables never stop. */
 #define GRAPH_DEFAULT_LIMIT 1000

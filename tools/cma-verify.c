@@ -8,8 +8,9 @@
 
 #include "tool-common.h"
 
-const char *argp_program_version = "cma-verify (libcma) " CMA_VERSION;
-const char *argp_program_bug_address = TOOL_BUG_ADDRESS;
+TOOL_EXPORT const char *argp_program_version =
+	"cma-verify (libcma) " CMA_VERSION;
+TOOL_EXPORT const char *argp_program_bug_address = TOOL_BUG_ADDRESS;
 
 enum { OPT_MAX_ERRORS = 0x100, OPT_NO_CHECKSUM, OPT_STRICT };
 

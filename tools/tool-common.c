@@ -32,6 +32,24 @@ static void on_sigbus(int sig)
 	_exit(TOOL_IO);
 }
 
+/* Set once tool_finish() has closed stdout. */
+static bool stdout_closed;
+
+/*
+ * argp exits by itself after --help, --usage and --version: a write error
+ * on stdout must still give status 3 on that path.
+ */
+static void check_stdout_at_exit(void)
+{
+	if (stdout_closed)
+		return;
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "%s: write error on standard output\n",
+			tool_prog);
+		_exit(TOOL_IO);
+	}
+}
+
 void tool_init(const char *prog)
 {
 	struct sigaction sa;
@@ -42,6 +60,7 @@ void tool_init(const char *prog)
 	sa.sa_handler = on_sigbus;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGBUS, &sa, NULL);
+	atexit(check_stdout_at_exit);
 }
 
 /* Read a stream whole: stdin, a pipe, a character device. */
@@ -319,6 +338,7 @@ int tool_finish(int status)
 {
 	bool bad = ferror(stdout) != 0;
 
+	stdout_closed = true;
 	if (fclose(stdout) != 0)
 		bad = true;
 	if (bad) {

@@ -22,6 +22,8 @@ enum tool_status {
 #ifndef CMA_VERSION
 #define CMA_VERSION "unknown"
 #endif
+/* argp reads these from libc: the build hides symbols by default. */
+#define TOOL_EXPORT __attribute__((visibility("default")))
 #define TOOL_BUG_ADDRESS "the libcma issue tracker (see README.md)"
 
 /* The program name used in every diagnostic ("cma-dump"). */

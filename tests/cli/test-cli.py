@@ -989,12 +989,13 @@ def legacy_absolute_import():
     convert_ok("--from-legacy", p, "-o", out)
     h = header(read(out))
     eq(h["mode_value"], 2, "the legacy blob's own mode")
-    eq(h["base"], LEGACY_BASE)
+    # Offsets move up by the header; addresses stay: the base moves down.
+    eq(h["base"], LEGACY_BASE - LEGACY_SHIFT)
     eq(h["root"], 8 + LEGACY_SHIFT)
     eq(run(VERIFY, out)[0], 0)
     ptrs = blob_pointers(out)
     eq(len(ptrs), len(targets), "NULL slots are dropped")
-    eq(ptrs, [(s + LEGACY_SHIFT, LEGACY_BASE + t + LEGACY_SHIFT)
+    eq(ptrs, [(s + LEGACY_SHIFT, LEGACY_BASE + t)
               for s, t in sorted(targets.items())])
     convert_ok("--from-legacy", p, "-o", out, "--relative", "--rebase", "0")
     h = header(read(out))
@@ -1014,7 +1015,7 @@ def legacy_relative_import_negative_deltas():
     eq(h["mode_value"], 1)
     eq(run(VERIFY, out)[0], 0)
     eq(blob_pointers(out),
-       [(s + LEGACY_SHIFT, LEGACY_BASE + t + LEGACY_SHIFT)
+       [(s + LEGACY_SHIFT, LEGACY_BASE + t)
         for s, t in sorted(targets.items())])
     convert_ok("--from-legacy", "--absolute", p, "-o", out)
     eq(header(read(out))["mode_value"], 2)
@@ -1026,8 +1027,7 @@ def legacy_relative_import_negative_deltas():
     eq(raw[120:123], bytes([0x00, 0x28, 0x81]), "the documented bytes")
     p = write(path("legacy-104.bin"), raw)
     convert_ok("--from-legacy", p, "-o", out)
-    eq(blob_pointers(out), [(104 + LEGACY_SHIFT,
-                             LEGACY_BASE + 16 + LEGACY_SHIFT)])
+    eq(blob_pointers(out), [(104 + LEGACY_SHIFT, LEGACY_BASE + 16)])
 
 
 def legacy_refusals():
@@ -1044,7 +1044,7 @@ def legacy_refusals():
     yield "slot-unaligned", legacy_absolute(data, [slots[0] + 4], b)
     yield "slot-unaligned-rel", legacy_relative(data, [slots[0] + 4], b)
     yield "slot-in-root", legacy_absolute(data, [0] + slots, b)
-    yield "slot-in-root-rel", legacy_relative(data, [0, 16], b)
+    yield "slot-in-root-rel", legacy_relative(data, [16, 0], b)
     yield "slot-at-end", legacy_absolute(data, slots + [len(data)], b)
     yield "slot-past-end-rel", legacy_relative(data, [len(data) + 64], b)
     yield "unsorted", legacy_absolute(data, [slots[1], slots[0]], b)

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* cma-bench workloads, built with libcma or glibc malloc, in fresh processes. */
+/* cma-bench workloads, built by libcma or glibc malloc in fresh processes. */
 #include <errno.h>
 #include <fcntl.h>
 #include <spawn.h>

@@ -188,6 +188,13 @@ static void row(const char *label, const char *unit, const struct stat3 *s,
 	       num(c, sizeof(c), s->max * scale));
 }
 
+static const char *how_loaded(int relocated)
+{
+	if (relocated == 0)
+		return "mapped at the recorded base";
+	return relocated == 1 ? "relocated copy" : "?";
+}
+
 static void table_workload(const struct wl_result *w)
 {
 	const double mib = 1.0 / (1024 * 1024);
@@ -215,13 +222,8 @@ static void table_workload(const struct wl_result *w)
 				   : 0.0);
 		printf("    load via %s: %s; with the base taken: %s\n",
 		       m->load_via ? m->load_via : "-",
-		       m->load_relocated == 0	? "mapped at the recorded base"
-		       : m->load_relocated == 1 ? "relocated copy"
-						: "?",
-		       m->load_relocated_forced == 1 ? "relocated copy"
-		       : m->load_relocated_forced == 0
-			       ? "mapped at the base (not forced)"
-			       : "?");
+		       how_loaded(m->load_relocated),
+		       how_loaded(m->load_relocated_forced));
 		for (int f = 0; f < F_COUNT; f++) {
 			char label[64];
 

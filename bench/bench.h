@@ -26,7 +26,7 @@ struct bench_opts {
 	const char *workload;	/* list|graph|graph-shuffled|sweep|all */
 	const char *tools_dir;
 	bool skip_tools;
-	char self[4096];	/* this executable, re-run for fresh processes */
+	char self[4096];	/* this program, re-run for fresh processes */
 	char tmpdir[1024];	/* files of the run; removed at exit */
 };
 
@@ -77,12 +77,12 @@ struct mode_result {
 
 /* Build figures, each run in a fresh process. */
 struct build_result {
-	struct stat3 cm;		/* ns/node, cm_create .. last cm_ptr_to */
+	struct stat3 cm;		/* ns/node, cm_create to cm_ptr_to */
 	struct stat3 malloc_cold;	/* ns/node, glibc malloc, new heap */
 	struct stat3 malloc_warm;	/* ns/node, after freeing as many */
 	struct stat3 cm_rss;		/* peak RSS, bytes */
 	struct stat3 malloc_rss;
-	uint64_t blob_relative;		/* the child's relative blob size */
+	uint64_t blob_relative;		/* the child's relative blob */
 };
 
 struct wl_result {

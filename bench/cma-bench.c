@@ -261,11 +261,12 @@ static void default_tools_dir(struct bench_opts *o, char *buf, size_t len)
 static int make_tmpdir(struct bench_opts *o)
 {
 	const char *t = getenv("TMPDIR");
+	int n;
 
 	if (!t || !*t)
 		t = "/tmp";
-	if ((size_t)snprintf(o->tmpdir, sizeof(o->tmpdir), "%s/cma-bench-XXXXXX",
-			     t) >= sizeof(o->tmpdir)) {
+	n = snprintf(o->tmpdir, sizeof(o->tmpdir), "%s/cma-bench-XXXXXX", t);
+	if (n < 0 || (size_t)n >= sizeof(o->tmpdir)) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}

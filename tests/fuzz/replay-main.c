@@ -52,9 +52,6 @@ static int run_dir(const char *dir, size_t *count)
 	int rc = 0;
 
 	if (!d) {
-		/* A target with no regression inputs yet has no directory. */
-		if (errno == ENOENT)
-			return 0;
 		fprintf(stderr, "replay: %s: %s\n", dir, strerror(errno));
 		return -1;
 	}

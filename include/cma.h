@@ -170,7 +170,7 @@ ssize_t cm_get_size(const struct cm_attr *mem);
 /* Capacity not yet used by the extent. -1 with EINVAL on NULL. */
 ssize_t cm_get_free_size(const struct cm_attr *mem);
 
-/* Bytes held by live allocations (the extent less freed space). */
+/* Bytes held by live allocations (data only: the header not counted). */
 ssize_t cm_get_live_size(const struct cm_attr *mem);
 
 /* The arena's first byte (its header): the address blobs record as base. */
@@ -383,9 +383,15 @@ int cm_convert(const void *blob, size_t len, int mode, uint64_t base,
 /*
  * Import a blob written by the seed's original code (its layout: the seed's
  * LEGACY-FORMAT.md) as a v1 blob in `mode` (0: the legacy blob's own mode),
- * recorded base `base` (UINT64_MAX: the legacy base). Every bound is
- * checked; a defect gives EBADMSG with code CM_E_LEGACY and its offset.
- * Memory use is constant.
+ * recorded base `base` (UINT64_MAX: the legacy base less 120, so every
+ * pointer value stays as it was; 0 when that is impossible). Legacy offset
+ * o becomes v1 offset o + 120 (the v1 header replaces the root word).
+ * Every bound the original never checked is checked. Memory use is constant
+ * but for a relative legacy table, whose slots are sorted in a buffer of
+ * 8 bytes a listed slot.
+ * @return 0; -1 with EBADMSG (code CM_E_LEGACY and the defect's offset, or
+ *	   CM_E_CONVERT: relative output over 2 GiB), EINVAL (bad mode or
+ *	   base), ENOMEM, or the errno `write` set.
  */
 int cm_legacy_import(const void *legacy, size_t len, int mode, uint64_t base,
 		     cm_write_fn write, void *ctx, struct cm_error *err);

@@ -2,6 +2,7 @@
 /* The arena: its mapping, its backing file, its header and its accessors. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -94,14 +95,48 @@ static void *map_anywhere(size_t len, int fd, int mode)
 	return aligned;
 }
 
-/* The first free page-aligned range of the CM_FIXED_RANGE_* window. */
+/*
+ * The first candidate at or above `addr` (candidates are the range start
+ * plus multiples of `step`) that no mapping of this process overlaps,
+ * according to /proc/self/maps (sorted by address). Without that file,
+ * `addr` itself: the caller then learns from mmap() and steps on.
+ */
+static uint64_t first_free_candidate(uint64_t addr, uint64_t len,
+				     uint64_t step)
+{
+	FILE *f = fopen("/proc/self/maps", "re");
+	unsigned long long lo, hi;
+	char line[512];
+
+	if (!f)
+		return addr;
+	while (fgets(line, sizeof line, f)) {
+		if (sscanf(line, "%llx-%llx", &lo, &hi) != 2 || hi <= addr)
+			continue;
+		if (lo >= addr + len)
+			break;
+		addr = CM_FIXED_RANGE_START +
+		       round_up(hi - CM_FIXED_RANGE_START, step);
+	}
+	fclose(f);
+	return addr;
+}
+
+/*
+ * A free page-aligned range of the CM_FIXED_RANGE_* window, the lowest
+ * candidate first, so producers that run alone all get the same address.
+ * Busy ones are skipped, in a bounded number of tries (another thread may
+ * map something between the look and the mmap).
+ */
 static void *map_in_range(size_t len, int fd, int mode)
 {
-	uint64_t step = round_up(len, CM_HUGE_PAGE);
+	const uint64_t step = round_up(len, CM_HUGE_PAGE);
 	uint64_t addr = CM_FIXED_RANGE_START;
 
 	for (int i = 0; i < CM_FIXED_TRIES; i++, addr += step) {
-		if (addr + len > CM_FIXED_RANGE_END || addr + len < addr)
+		addr = first_free_candidate(addr, len, step);
+		if (addr > CM_FIXED_RANGE_END ||
+		    CM_FIXED_RANGE_END - addr < len)
 			break;
 		if (map_exact((void *)(uintptr_t)addr, len, fd, mode) == 0)
 			return (void *)(uintptr_t)addr;

@@ -192,6 +192,8 @@ CM_API void *cm_serialize(struct cm_attr *mem, void *root, int mode,
 	hash = cm_hash_new();
 	if (!hash)
 		return NULL;
+	/* A previous blob is about to be overwritten: it is live again. */
+	cm_arena_unseal(mem);
 	s.pos = mem->extent;
 	s.limit = s.pos;
 	if (pad(&s, cm_align8(mem->extent)))

@@ -330,31 +330,50 @@ END_TEST
 START_TEST(fixed_base)
 {
 	const uint64_t start = CM_FIXED_RANGE_START;
+	bool start_free = !is_mapped((void *)(uintptr_t)start, page());
 	struct cm_attr *mem;
-	uintptr_t base;
+	uintptr_t base, again;
 	void *busy;
 
-	/* Alone, an arena gets the first address of the range. */
+	/* Alone, an arena gets the first address of the range (unless a
+	 * sanitizer's heap already lives there), and the same one again. */
 	mem = cm_create(-1, 1 << 20, MAP_PRIVATE, CM_FIXED_BASE);
 	ck_assert_ptr_nonnull(mem);
 	base = (uintptr_t)cm_get_base(mem);
-	ck_assert_uint_eq(base, start);
+	if (start_free)
+		ck_assert_uint_eq(base, start);
+	ck_assert_uint_ge(base, start);
+	ck_assert_uint_le(base + (1 << 20), CM_FIXED_RANGE_END);
 	check_live_header(mem, 1 << 20);
 	cm_delete(mem, CM_ERASE);
-
-	/* A busy first candidate is skipped. */
-	busy = mmap((void *)(uintptr_t)start, page(), PROT_READ,
-		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-	ck_assert_ptr_eq(busy, (void *)(uintptr_t)start);
 	mem = cm_create(-1, 1 << 20, MAP_PRIVATE, CM_FIXED_BASE);
 	ck_assert_ptr_nonnull(mem);
-	base = (uintptr_t)cm_get_base(mem);
-	ck_assert_uint_ne(base, start);
-	ck_assert_uint_ge(base, start);
-	ck_assert_uint_lt(base + (1 << 20), CM_FIXED_RANGE_END);
-	ck_assert_uint_eq(base % page(), 0);
+	ck_assert_uint_eq((uintptr_t)cm_get_base(mem), base);
+	cm_delete(mem, CM_ERASE);
+
+	/* A busy candidate is skipped, and nothing of it replaced. */
+	busy = mmap((void *)base, page(), PROT_READ, MAP_PRIVATE |
+		    MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	ck_assert_ptr_eq(busy, (void *)base);
+	mem = cm_create(-1, 1 << 20, MAP_PRIVATE, CM_FIXED_BASE);
+	ck_assert_ptr_nonnull(mem);
+	again = (uintptr_t)cm_get_base(mem);
+	ck_assert_uint_gt(again, base);
+	ck_assert_uint_le(again + (1 << 20), CM_FIXED_RANGE_END);
+	ck_assert_uint_eq(again % page(), 0);
+	ck_assert(is_mapped(busy, page()));
 	cm_delete(mem, CM_ERASE);
 	munmap(busy, page());
+
+	/* A busy stretch of many candidates is crossed too. */
+	busy = mmap((void *)base, 256 << 20, PROT_NONE, MAP_PRIVATE |
+		    MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+	ck_assert_ptr_eq(busy, (void *)base);
+	mem = cm_create(-1, 1 << 20, MAP_PRIVATE, CM_FIXED_BASE);
+	ck_assert_ptr_nonnull(mem);
+	ck_assert_uint_ge((uintptr_t)cm_get_base(mem), base + (256 << 20));
+	cm_delete(mem, CM_ERASE);
+	munmap(busy, 256 << 20);
 }
 END_TEST
 

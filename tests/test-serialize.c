@@ -135,6 +135,31 @@ START_TEST(no_room_for_the_table_leaves_the_arena_intact)
 }
 END_TEST
 
+/* A failed serialize over an earlier blob must not leave that blob's
+ * header describing a table it has half overwritten. */
+START_TEST(a_failed_reseal_leaves_no_stale_blob)
+{
+	struct cm_attr *mem = cm_create(-1, 4096, MAP_PRIVATE, 0);
+	struct node *head = NULL;
+	struct cm_error e;
+
+	ck_assert_ptr_nonnull(mem);
+	/* Room for a one-byte-a-pointer table, not an eight-byte one. */
+	while (cm_get_free_size(mem) >= 2 * (ssize_t)sizeof *head + 512)
+		head = push(mem, head, 1);
+	ck_assert_ptr_nonnull(cm_serialize(mem, head, CM_RELATIVE_OFFSET, 0));
+	ck_assert_int_eq(cm_check(cm_get_base(mem), (size_t)cm_get_size(mem),
+				  0, NULL), 0);
+	errno = 0;
+	ck_assert_ptr_null(cm_serialize(mem, head, CM_ABSOLUTE_OFFSET, 0));
+	ck_assert_int_eq(errno, ENOMEM);
+	ck_assert_int_eq(cm_check(cm_get_base(mem), 4096, 0, &e), -1);
+	ck_assert_int_eq(e.code, CM_E_UNSEALED);
+	ck_assert_ptr_nonnull(cm_serialize(mem, head, CM_RELATIVE_OFFSET, 0));
+	cm_delete(mem, CM_ERASE);
+}
+END_TEST
+
 START_TEST(a_foreign_pointer_in_a_slot_is_refused)
 {
 	struct cm_attr *mem = cm_create(-1, 1 << 16, MAP_PRIVATE, 0);
@@ -254,6 +279,7 @@ static Suite *serialize_suite(void)
 	tcase_add_loop_test(tc, no_room_for_the_table_leaves_the_arena_intact,
 			    0, 2);
 	tcase_add_loop_test(tc, a_foreign_pointer_in_a_slot_is_refused, 0, 2);
+	tcase_add_test(tc, a_failed_reseal_leaves_no_stale_blob);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1003,6 +1003,13 @@ int main(int argc, char **argv)
 	herr = verdict;
 	d.hok = d.in.len >= 8 &&
 		cm_header_read(d.in.data, d.in.len, &d.h, &herr) == 0;
+	/*
+	 * A truncated blob still has a header worth showing: decode it alone
+	 * (cm_header_read reads only the header). Every later read, the
+	 * table walk included, uses the real length and meets the cut.
+	 */
+	if (!d.hok && herr.code == CM_E_TRUNCATED && d.in.len >= 128)
+		d.hok = cm_header_read(d.in.data, SIZE_MAX, &d.h, NULL) == 0;
 	if (o.json) {
 		json_document(&d, status, &verdict);
 	} else if (o.graph) {

@@ -35,6 +35,13 @@ static void check_relocated(const uint8_t *in, size_t size,
 			    size - h.blob_size));
 }
 
+/* The two roots sit at the same offset in their blobs. */
+static int same_offset(const void *r1, const uint8_t *b1, const void *r2,
+		       const uint8_t *b2)
+{
+	return (const uint8_t *)r1 - b1 == (const uint8_t *)r2 - b2;
+}
+
 static void deserialize_one(const uint8_t *data, size_t size)
 {
 	struct cm_error err, cerr;
@@ -61,7 +68,7 @@ static void deserialize_one(const uint8_t *data, size_t size)
 	/* Twice is harmless: same root, same bytes. */
 	memcpy(again, copy, size);
 	root2 = cm_deserialize(again, size);
-	FUZZ_ASSERT(root2 && (uint8_t *)root2 - again == (uint8_t *)root - copy);
+	FUZZ_ASSERT(root2 && same_offset(root2, again, root, copy));
 
 	/* The relocated copy is a valid blob itself. */
 	FUZZ_ASSERT(cm_check(copy, size, 0, NULL) == 0);
@@ -69,10 +76,10 @@ static void deserialize_one(const uint8_t *data, size_t size)
 	/* Trusted and threaded relocation give the same bytes. */
 	memcpy(again, data, size);
 	root2 = cm_deserialize_flags(again, size, CM_TRUSTED, NULL);
-	FUZZ_ASSERT(root2 && (uint8_t *)root2 - again == (uint8_t *)root - copy);
+	FUZZ_ASSERT(root2 && same_offset(root2, again, root, copy));
 	memcpy(again, data, size);
 	root2 = cm_deserialize_mt(again, size, 0, 2, NULL);
-	FUZZ_ASSERT(root2 && (uint8_t *)root2 - again == (uint8_t *)root - copy);
+	FUZZ_ASSERT(root2 && same_offset(root2, again, root, copy));
 	check_relocated(data, size, again, root2);
 out:
 	/* A refused threaded run leaves the bytes as they were too. */

@@ -164,8 +164,8 @@ static bool target_in_object(const struct object_map *m, uint64_t target)
 }
 
 /* Check each slot's value (and object membership); true to stop. */
-static bool check_slots(struct walk *w, const uint64_t *slots, size_t n,
-			uint64_t first_index)
+static bool check_slots(struct walk *w, const uint8_t *view, uint64_t view_off,
+			const uint64_t *slots, size_t n, uint64_t first_index)
 {
 	const struct cm_header *h = w->h;
 	uint64_t lo = h->base + h->header_size, span = h->data_end - h->header_size;
@@ -174,10 +174,11 @@ static bool check_slots(struct walk *w, const uint64_t *slots, size_t n,
 
 	/* The common case first: one compare a pointer (NULL wraps high). */
 	if (!w->map.pairs)
-		while (ok < n && cm_load64(w->blob + slots[ok]) - lo <= span)
+		while (ok < n
+		       && cm_load64(view + (slots[ok] - view_off)) - lo <= span)
 			ok++;
 	for (size_t i = ok; i < n; i++) {
-		uint64_t v = cm_load64(w->blob + slots[i]);
+		uint64_t v = cm_load64(view + (slots[i] - view_off));
 		uint64_t t = v - h->base;
 		uint64_t index = first_index + i;
 
@@ -241,22 +242,57 @@ static void undo(struct walk *w, uint64_t end)
 }
 
 /*
- * Hash and shift one checked chunk in place: slots are normalised (base 0)
- * for the hash, then given their new base. No copy: the chunk is in cache.
+ * Relocate one chunk in place, checking each pointer on the way: with a
+ * hash, slots are first normalised (base 0) and hashed, then given their
+ * new base; the chunk stays in cache throughout. Returns the count of
+ * slots taken before a bad pointer, with those slots restored.
  */
-static void relocate_chunk(struct walk *w, struct cm_hash *hash,
-			   uint64_t off, uint64_t end, const uint64_t *slots,
-			   size_t n)
+static size_t relocate_chunk(struct walk *w, struct cm_hash *hash,
+			     uint64_t off, uint64_t end, const uint64_t *slots,
+			     size_t n)
 {
-	uint64_t base = w->h->base, new_base = base + w->shift;
+	const struct cm_header *h = w->h;
+	uint64_t lo = h->base + h->header_size;
+	uint64_t span = h->data_end - h->header_size;
+	uint64_t first = hash ? -h->base : w->shift;
+	uint8_t *b = w->wblob;
+	size_t i;
 
-	if (!hash) {
-		shift_slots(w->wblob, slots, n, w->shift);
-		return;
+	for (i = 0; i < n; i++) {
+		uint64_t v = cm_load64(b + slots[i]);
+
+		if (v - lo > span)
+			break;
+		cm_store64(b + slots[i], v + first);
 	}
-	shift_slots(w->wblob, slots, n, -base);
-	cm_hash_raw(hash, w->blob + off, end - off);
-	shift_slots(w->wblob, slots, n, new_base);
+	if (i < n) {
+		shift_slots(b, slots, i, -first);
+		return i;
+	}
+	if (hash) {
+		cm_hash_raw(hash, w->blob + off, end - off);
+		shift_slots(b, slots, n, h->base + w->shift);
+	}
+	return n;
+}
+
+/* Check and hash one chunk read-only, from a copy that is normalised. */
+static bool hash_chunk_copy(struct walk *w, struct cm_hash *hash,
+			    uint64_t off, uint64_t end, const uint64_t *slots,
+			    size_t n, uint64_t first)
+{
+	_Alignas(64) uint8_t buf[WALK_CHUNK];
+
+	memcpy(buf, w->blob + off, end - off);
+	if (check_slots(w, buf, off, slots, n, first))
+		return true;
+	for (size_t i = 0; i < n; i++) {
+		uint8_t *p = buf + (slots[i] - off);
+
+		cm_store64(p, cm_load64(p) - w->h->base);
+	}
+	cm_hash_raw(hash, buf, end - off);
+	return false;
 }
 
 static bool walk_data(struct walk *w, struct cm_hash *hash,
@@ -283,14 +319,24 @@ static bool walk_data(struct walk *w, struct cm_hash *hash,
 			return defect(w, &e), true;
 		if ((size_t)n == WALK_SLOTS)	/* chunk full: take it in two */
 			end = slots[n - 1] + 8;
-		if (check_slots(w, slots, (size_t)n, first))
-			return true;
-		if (w->shift && w->errors == 0) {
+		if (w->shift && w->errors == 0 && !w->map.pairs
+		    && relocate_chunk(w, hash, off, end, slots, (size_t)n)
+		       == (size_t)n) {
+			*relocated_end = end;
+		} else if (w->shift && w->errors == 0) {
+			/* A defect, or an object map: the general checks
+			 * report it, or pass and the chunk relocates. */
+			if (check_slots(w, w->blob, 0, slots, (size_t)n, first))
+				return true;
 			relocate_chunk(w, hash, off, end, slots, (size_t)n);
 			*relocated_end = end;
 		} else if (hash) {
-			cm_hash_data(hash, w->blob, off, end - off, slots,
-				     (size_t)n, h->base);
+			if (hash_chunk_copy(w, hash, off, end, slots,
+					    (size_t)n, first))
+				return true;
+		} else if (check_slots(w, w->blob, 0, slots, (size_t)n,
+				       first)) {
+			return true;
 		}
 		off = end;
 	}

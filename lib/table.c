@@ -99,6 +99,26 @@ static size_t fast_run(struct cm_table_cursor *c, uint64_t *slots,
 	size_t n = 0;
 
 	if (c->h->mode == CM_RELATIVE_OFFSET) {
+		/* Eight one-byte deltas at a time, without a branch each. */
+		while (index + 8 <= last && pos + 8 <= c->end) {
+			uint64_t x = cm_load64(p + pos), s = prev;
+
+			/* Any byte zero or with bit 7 set: the slow way. */
+			if ((x & 0x8080808080808080ULL)
+			    || ((x - 0x0101010101010101ULL) & ~x
+				& 0x8080808080808080ULL))
+				break;
+			for (int k = 0; k < 8; k++) {
+				s += ((x >> (8 * k)) & 0xff) * 8;
+				slots[n + (size_t)k] = s;
+			}
+			if (s >= bound)
+				break;	/* the last is past: redo one by one */
+			n += 8;
+			prev = s;
+			pos += 8;
+			index += 8;
+		}
 		while (index < last && pos < c->end) {
 			uint8_t b = p[pos];
 			uint64_t s = prev + (uint64_t)b * 8;

@@ -26,7 +26,7 @@ enum {
 
 struct opts {
 	const char *file;
-	unsigned show;		/* SHOW_* bits; 0 means header and relocs */
+	unsigned show;		/* SHOW_* bits; 0: header and relocs */
 	bool json, hex, graph, no_checksum, strict;
 	bool limit_set;
 	uint64_t limit;
@@ -894,7 +894,8 @@ static int dump_graph(struct dump *d)
 			note_error(d, &e);
 	}
 	if (g.past_end)
-		printf("\tdata_end [shape=plaintext, label=\"end of data\"];\n");
+		printf("\tdata_end [shape=plaintext, "
+		       "label=\"end of data\"];\n");
 	if (g.dangling)
 		printf("\tdangling [shape=octagon, color=red, "
 		       "label=\"no object\"];\n");

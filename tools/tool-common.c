@@ -181,9 +181,13 @@ int tool_check(const struct tool_input *in, int flags, struct cm_error *err)
 	/* Fewer bytes than the magic is "not a cma blob" whatever follows. */
 	if (in->len < 8) {
 		err->code = CM_E_MAGIC;
-		snprintf(err->message, sizeof err->message,
-			 in->len ? "%zu bytes, shorter than the magic: not a cma blob"
-				 : "empty file: not a cma blob", in->len);
+		if (in->len)
+			snprintf(err->message, sizeof err->message,
+				 "%zu bytes, shorter than the magic: not a "
+				 "cma blob", in->len);
+		else
+			snprintf(err->message, sizeof err->message,
+				 "empty file: not a cma blob");
 		return TOOL_NOT_CMA;
 	}
 	if (cm_check(in->data, in->len, flags | CM_CHECK_EXACT, err) == 0)

@@ -13,7 +13,7 @@
 /* The exit status table, the same in the three tools (see the man pages). */
 enum tool_status {
 	TOOL_OK = 0,		/* success */
-	TOOL_INVALID = 1,	/* a defective blob, an impossible conversion */
+	TOOL_INVALID = 1,	/* a defective blob, impossible conversion */
 	TOOL_USAGE = 2,		/* bad command line */
 	TOOL_IO = 3,		/* cannot open, read or write */
 	TOOL_NOT_CMA = 4,	/* no magic, unknown major version or flag */

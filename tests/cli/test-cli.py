@@ -438,7 +438,8 @@ def verify_stdin():
 @case
 def verify_json_fields():
     good = blob("graph", 7, "absolute", True)
-    bad = variant(blob(), "vj-bad.cm", lambda b: b.__setitem__(113, b[113] ^ 0xff))
+    bad = variant(blob(), "vj-bad.cm",
+                  lambda b: b.__setitem__(113, b[113] ^ 0xff))
     missing = path("vj-missing.cm")
     st, out, err = run(VERIFY, "--json", good, bad, missing)
     eq(st, 3)
@@ -683,6 +684,16 @@ def dump_json_defective():
     eq((st, doc["header"], doc["valid"]), (1, None, False))
     eq(doc["relocs"], [])
     eq(doc["errors"][0]["name"], "CM_E_TRUNCATED")
+    # Cut after the header: the header still shows, the table meets the cut.
+    p = write(path("dj-cut2.cm"), read(src)[:h["data_end"] + 8])
+    st, doc, _ = dump_json(p)
+    eq((st, doc["valid"]), (1, False))
+    eq(doc["header"]["blob_size"], h["blob_size"])
+    eq(doc["header"]["checksum_computed"], None)
+    eq(doc["errors"][0]["name"], "CM_E_TRUNCATED")
+    st, out, _ = run(DUMP, p)
+    check(re.search(r"^Pointer count:\s+%d$" % h["pointer_count"], out, re.M))
+    check("** defect at offset" in out)
     st, doc, _ = dump_json(write(path("dj-empty.cm"), b""))
     eq((st, doc["header"], doc["errors"][0]["name"]), (4, None, "CM_E_MAGIC"))
 

@@ -109,7 +109,7 @@ static int check_layout(const struct cm_header *h, struct cm_error *err)
 			       (unsigned long long)h->table_offset,
 			       (unsigned long long)cm_align8(h->data_end));
 	if (h->mode == CM_ABSOLUTE_OFFSET
-	    ? h->table_size != h->pointer_count * 8
+	    ? h->table_size % 8 || h->table_size / 8 != h->pointer_count
 	    : h->pointer_count > h->table_size
 	      || h->table_size > h->pointer_count * CM_VLQ_REL_MAX_BYTES)
 		return cm_fail(err, CM_E_COUNT, CM_H_POINTER_COUNT, UINT64_MAX,

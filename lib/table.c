@@ -78,7 +78,7 @@ static int peek(const struct cm_table_cursor *c, uint64_t *slot,
 		}
 		s = c->prev + units * 8;
 	}
-	if (s < c->h->header_size || s + 8 > c->h->data_end)
+	if (s < c->h->header_size || s > c->h->data_end - 8)	/* no wrap */
 		return slot_outside(c, c->pos, s, err);
 	*slot = s;
 	return 0;

@@ -665,9 +665,14 @@ START_TEST(inherited_mapping_relocates)
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
+		int rc;
+
 		c = cm_open(path, 0);
-		_exit(!c ? 1 : cm_blob_relocated(c) != 1 ? 2 :
-		      cm_blob_root(c) == cm_blob_root(b) ? 3 : 0);
+		rc = !c ? 1 : cm_blob_relocated(c) != 1 ? 2 :
+		     cm_blob_root(c) == cm_blob_root(b) ? 3 : 0;
+		if (c && cm_close(c) < 0)
+			rc = 4;
+		_exit(rc);
 	}
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	ck_assert(WIFEXITED(status));

@@ -96,6 +96,7 @@ static bool check_object_map(struct walk *w, uint64_t at, uint64_t size)
 				"unsorted, overlapping or outside the data",
 				(unsigned long long)i, (unsigned long long)off,
 				(unsigned long long)len);
+			w->map.pairs = NULL;	/* checked no further */
 			w->map.count = 0;
 			return defect(w, &e);
 		}

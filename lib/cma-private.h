@@ -133,8 +133,10 @@ void cm_table_start(struct cm_table_cursor *c, const uint8_t *blob,
 		    const struct cm_header *h);
 /*
  * Decode up to `max` slot offsets below `limit` into slots[].
- * @return the count (0 at the end or at limit); -1 on a defect (err set,
- *	   the cursor stays at the defective entry).
+ * @return the count (0 at the end or at limit); -1 on a defect met before
+ *	   any entry (err set, the cursor stays at the defective entry). The
+ *	   entries decoded before a defect are returned first; the next call
+ *	   meets the defect.
  */
 ssize_t cm_table_next(struct cm_table_cursor *c, uint64_t *slots, size_t max,
 		      uint64_t limit, struct cm_error *err);
@@ -155,6 +157,40 @@ int cm_walk(const uint8_t *blob, uint8_t *wblob, const struct cm_header *h,
 	    int flags, uint64_t shift, size_t max_errors,
 	    int (*report)(void *ctx, const struct cm_error *err), void *ctx,
 	    struct cm_error *first);
+
+/* ---- blob writer (blob-writer.c): cm_convert, cm_legacy_import ---- */
+
+/*
+ * What a v1 blob is written from. Offsets are the output's. The slots come
+ * from a cursor that start() rewinds; the writer walks them three times.
+ */
+struct cm_blob_source {
+	const uint8_t *header_tail;	/* bytes [CM_HEADER_SIZE, header_size) */
+	const uint8_t *data;		/* bytes [header_size, data_end) */
+	const uint8_t *sections;	/* sections_size bytes */
+	uint64_t rebase;		/* slot value + rebase: value for base 0 */
+	void (*start)(void *ctx);
+	/*
+	 * Up to `max` slot offsets below `limit`, ascending, into slots[].
+	 * @return the count (0 at the end or at limit); -1 on a defect.
+	 */
+	ssize_t (*next)(void *ctx, uint64_t *slots, size_t max,
+			uint64_t limit, struct cm_error *err);
+	void *ctx;
+};
+
+/* The table's byte size in h->mode for h->pointer_count slots of src. */
+int cm_blob_table_size(const struct cm_header *h,
+		       const struct cm_blob_source *src, uint64_t *size,
+		       struct cm_error *err);
+
+/*
+ * Stream the blob h describes (every field but the checksum set) to write:
+ * a first pass hashes it and sets h->checksum, the second writes it. Memory
+ * is constant. A writer that fails without errno gives EIO.
+ */
+int cm_blob_write(struct cm_header *h, const struct cm_blob_source *src,
+		  cm_write_fn write, void *ctx, struct cm_error *err);
 
 /* ---- arena internals (arena.c, alloc.c) ---- */
 

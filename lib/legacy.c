@@ -14,8 +14,6 @@
 #define SHIFT (CM_HEADER_SIZE - 8)
 #define TAIL 16			/* n and B */
 #define DELTA_MAX_BYTES 6
-/* Output buffer; a multiple of 8, so data chunks never cut a slot. */
-#define SINK_SIZE (64 * 1024)
 
 /* What the checks established about the legacy blob. */
 struct legacy {
@@ -30,44 +28,6 @@ struct legacy {
 	uint64_t *slots;	/* relative: sorted, unique, non-NULL */
 	uint64_t count;		/* non-NULL slots, each once */
 };
-
-/* A buffered sink: hashes the normalised image, or writes the blob. */
-struct sink {
-	uint8_t *buf;
-	size_t fill;
-	struct cm_hash *hash;
-	cm_write_fn write;
-	void *ctx;
-};
-
-static int sink_flush(struct sink *s)
-{
-	if (s->fill == 0)
-		return 0;
-	if (s->hash) {
-		cm_hash_raw(s->hash, s->buf, s->fill);
-	} else {
-		errno = 0;
-		if (s->write(s->ctx, s->buf, s->fill)) {
-			if (errno == 0)
-				errno = EIO;
-			return -1;
-		}
-	}
-	s->fill = 0;
-	return 0;
-}
-
-static uint8_t *sink_room(struct sink *s, size_t n)
-{
-	uint8_t *p;
-
-	if (SINK_SIZE - s->fill < n && sink_flush(s))
-		return NULL;
-	p = s->buf + s->fill;
-	s->fill += n;
-	return p;
-}
 
 /*
  * One delta of the relative table, read downwards from *pos (its first,
@@ -304,77 +264,48 @@ static int check_legacy(struct legacy *l, struct cm_error *err)
 			   : relative_slots(l, deltas, err);
 }
 
-/* The next non-NULL slot from *i on, in ascending order; UINT64_MAX at the
- * end. */
-static uint64_t next_slot(const struct legacy *l, uint64_t *i)
+/* The output's slots: the legacy ones moved by SHIFT, ascending. */
+struct cursor {
+	const struct legacy *l;
+	uint64_t i;		/* next table or slots[] index */
+	uint64_t slot;		/* the next v1 slot; UINT64_MAX at the end */
+};
+
+/* The next non-NULL slot from c->i on, as a v1 offset. */
+static uint64_t next_slot(struct cursor *c)
 {
+	const struct legacy *l = c->l;
+
 	if (!l->absolute)
-		return *i < l->count ? l->slots[(*i)++] : UINT64_MAX;
-	while (*i < l->n) {
-		uint64_t slot = cm_load64(l->p + l->table + 8 * (*i)++);
+		return c->i < l->count ? l->slots[c->i++] + SHIFT : UINT64_MAX;
+	while (c->i < l->n) {
+		uint64_t slot = cm_load64(l->p + l->table + 8 * c->i++);
 
 		if (cm_load64(l->p + slot))
-			return slot;
+			return slot + SHIFT;
 	}
 	return UINT64_MAX;
 }
 
-static uint64_t relative_table_size(const struct legacy *l)
+static void cursor_start(void *ctx)
 {
-	uint64_t i = 0, prev = 0, size = 0, slot;
-	uint8_t tmp[10];
+	struct cursor *c = ctx;
 
-	while ((slot = next_slot(l, &i)) != UINT64_MAX) {
-		size += cm_vlq_encode((slot + SHIFT - prev) / 8, tmp);
-		prev = slot + SHIFT;
-	}
-	return size;
+	c->i = 0;
+	c->slot = next_slot(c);
 }
 
-/* What follows the v1 header: data, padding, table; pointers on `base`. */
-static int emit_body(const struct legacy *l, const struct cm_header *h,
-		     uint64_t base, struct sink *s)
+/* The slots were checked before: no defect here. */
+static ssize_t cursor_next(void *ctx, uint64_t *slots, size_t max,
+			   uint64_t limit, struct cm_error *err)
 {
-	uint64_t i = 0, off = 8, prev = 0, slot;
-	uint8_t *w;
+	struct cursor *c = ctx;
+	size_t k = 0;
 
-	slot = next_slot(l, &i);
-	while (off < l->data_end) {
-		uint64_t left = l->data_end - off;
-		size_t n = left < SINK_SIZE ? left : SINK_SIZE;
-
-		if (sink_flush(s))
-			return -1;
-		w = sink_room(s, n);
-		memcpy(w, l->p + off, n);
-		/* The values' offset moves with the data; their base
-		 * becomes `base`. */
-		for (; slot < off + n; slot = next_slot(l, &i)) {
-			uint8_t *p = w + (slot - off);
-
-			cm_store64(p, cm_load64(p) - l->b + SHIFT + base);
-		}
-		off += n;
-	}
-	w = sink_room(s, h->table_offset - h->data_end);
-	if (!w)
-		return -1;
-	memset(w, 0, h->table_offset - h->data_end);
-	i = 0;
-	while ((slot = next_slot(l, &i)) != UINT64_MAX) {
-		w = sink_room(s, 10);
-		if (!w)
-			return -1;
-		slot += SHIFT;
-		if (h->mode == CM_ABSOLUTE_OFFSET) {
-			cm_store64(w, slot);
-			s->fill -= 2;
-		} else {
-			s->fill -= 10 - cm_vlq_encode((slot - prev) / 8, w);
-		}
-		prev = slot;
-	}
-	return sink_flush(s);
+	(void)err;
+	for (; k < max && c->slot < limit; c->slot = next_slot(c))
+		slots[k++] = c->slot;
+	return (ssize_t)k;
 }
 
 /*
@@ -387,7 +318,7 @@ static int emit_body(const struct legacy *l, const struct cm_header *h,
  * field is the blob size. The v1 table lists each non-NULL slot once,
  * ascending.
  *
- * Memory: constant (one 64 KiB buffer), except for a legacy relative
+ * Memory: constant (the writer's 72 KiB), except for a legacy relative
  * table, whose slots come in registration order: sorting them takes 8 bytes
  * per delta, a count taken from the checked table (each delta is at least
  * one byte, so at most 8 times the file's size). calloc failure is ENOMEM.
@@ -400,13 +331,16 @@ CM_API int cm_legacy_import(const void *legacy, size_t len, int mode,
 			    struct cm_error *err)
 {
 	struct legacy l = { .p = legacy, .len = len };
-	struct sink s = { .write = write, .ctx = ctx };
+	struct cursor c = { .l = &l };
+	struct cm_blob_source src = {
+		.data = l.p + 8,
+		.start = cursor_start, .next = cursor_next, .ctx = &c,
+	};
 	struct cm_header h = {
 		.version_major = CM_VERSION_MAJOR,
 		.version_minor = CM_VERSION_MINOR,
 		.header_size = CM_HEADER_SIZE,
 	};
-	uint8_t header[CM_HEADER_SIZE];
 	int ret = -1, saved;
 
 	if (!legacy || !write
@@ -425,8 +359,8 @@ CM_API int cm_legacy_import(const void *legacy, size_t len, int mode,
 	h.data_end = l.data_end + SHIFT;
 	h.table_offset = cm_align8(h.data_end);
 	h.pointer_count = l.count;
-	h.table_size = h.mode == CM_ABSOLUTE_OFFSET ? 8 * l.count
-						    : relative_table_size(&l);
+	if (cm_blob_table_size(&h, &src, &h.table_size, err))
+		goto out;
 	h.blob_size = h.table_offset + h.table_size;
 	h.capacity = h.blob_size;
 	if (h.mode == CM_RELATIVE_OFFSET && h.data_end >= CM_RELATIVE_LIMIT) {
@@ -445,29 +379,11 @@ CM_API int cm_legacy_import(const void *legacy, size_t len, int mode,
 	}
 
 	h.base = base;
-	s.buf = malloc(SINK_SIZE);
-	s.hash = cm_hash_new();
-	if (!s.buf || !s.hash) {
-		errno = ENOMEM;
-		goto out;
-	}
-	/* The normalised image (slots as offsets, base 0), then the header,
-	 * in cm_checksum_compute's order. */
-	if (emit_body(&l, &h, 0, &s))
-		goto out;
-	cm_header_encode(&h, header);
-	cm_hash_header(s.hash, header, CM_HEADER_SIZE);
-	h.checksum = cm_hash_digest(s.hash);
-	cm_hash_free(s.hash);
-	s.hash = NULL;
-	cm_header_encode(&h, sink_room(&s, CM_HEADER_SIZE));
-	if (emit_body(&l, &h, base, &s))
-		goto out;
-	ret = 0;
+	/* A slot's legacy value B + o becomes o + SHIFT for base 0. */
+	src.rebase = SHIFT - l.b;
+	ret = cm_blob_write(&h, &src, write, ctx, err);
 out:
 	saved = errno;
-	cm_hash_free(s.hash);
-	free(s.buf);
 	free(l.slots);
 	errno = saved;
 	return ret;

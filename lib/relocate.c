@@ -181,7 +181,9 @@ CM_API void *cm_deserialize_mt(void *blob, size_t len, int flags, int threads,
 
 		parts[i] = (struct part){ .blob = p, .h = &h,
 			.from = from, .to = to };
-		parts[i].first = first_entry(p, &h, from);
+		/* Part 0 takes the table from its first entry, so entries
+		 * below the data are met, and refused, there. */
+		parts[i].first = i ? first_entry(p, &h, from) : 0;
 		if (i > 0)
 			parts[i - 1].last = parts[i].first;
 	}

@@ -162,14 +162,17 @@ ssize_t cm_table_next(struct cm_table_cursor *c, uint64_t *slots, size_t max,
 			if (n == max || c->index == c->h->pointer_count)
 				break;
 		}
-		if (c->pos >= c->end)
-			return cm_fail(err, CM_E_COUNT, c->pos, c->index,
-				       "table ends after %llu of %llu "
-				       "relocations",
-				       (unsigned long long)c->index,
-				       (unsigned long long)c->h->pointer_count);
+		/* A defect after some entries: those first; the defect is
+		 * met again, and returned, by the next call. */
+		if (c->pos >= c->end) {
+			cm_fail(err, CM_E_COUNT, c->pos, c->index,
+				"table ends after %llu of %llu relocations",
+				(unsigned long long)c->index,
+				(unsigned long long)c->h->pointer_count);
+			return n ? (ssize_t)n : -1;
+		}
 		if (peek(c, &s, &used, err))
-			return -1;
+			return n ? (ssize_t)n : -1;
 		if (s >= limit)
 			break;
 		slots[n++] = s;

@@ -6,93 +6,21 @@
 #include <sys/mman.h>
 
 #include "test-util.h"
-
-/* A growing in-memory sink; can be told to fail on its n-th call. */
-struct membuf {
-	uint8_t *p;
-	size_t len, cap;
-	unsigned calls;
-	unsigned fail_at;	/* 0: never; else fail on this call */
-	int fail_errno;
-};
-
-static int mem_write(void *ctx, const void *buf, size_t len)
-{
-	struct membuf *m = ctx;
-
-	if (++m->calls == m->fail_at) {
-		errno = m->fail_errno;
-		return -1;
-	}
-	if (m->len + len > m->cap) {
-		m->cap = (m->len + len) * 2;
-		m->p = realloc(m->p, m->cap);
-		ck_assert_ptr_nonnull(m->p);
-	}
-	memcpy(m->p + m->len, buf, len);
-	m->len += len;
-	return 0;
-}
-
-static uint64_t load64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, 8);
-	return v;
-}
-
-static void store64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
+#include "../lib/cma-private.h"
 
 struct node {
 	uint64_t x;
 	struct node *next;
 };
 
-/*
- * A list of `nodes` nodes built in an arena with `flags` (CM_OBJECT_MAP
- * adds a section), serialized in `mode`; a malloc'd copy.
- */
-static void *list_blob(size_t nodes, int mode, int flags, size_t *len)
-{
-	struct cm_attr *mem = cm_create(-1, 8192 + nodes * 48, MAP_PRIVATE,
-					flags);
-	struct node *head = NULL, *n;
-	void *blob, *copy;
-
-	ck_assert_ptr_nonnull(mem);
-	for (size_t i = 0; i < nodes; i++) {
-		ck_assert_int_eq(cm_alloc(mem, &n, sizeof *n), 0);
-		n->x = i;
-		ck_assert_int_eq(cm_ptr_to(mem, &n->next, head), 0);
-		head = n;
-	}
-	blob = cm_serialize(mem, head, mode, 0);
-	ck_assert_ptr_nonnull(blob);
-	*len = (size_t)cm_get_size(mem);
-	copy = cm_test_copy(blob, *len);
-	cm_delete(mem, CM_ERASE);
-	return copy;
-}
-
-static struct cm_header header_of(const void *blob, size_t len)
-{
-	struct cm_header h;
-	struct cm_error e;
-
-	ck_assert_msg(cm_header_read(blob, len, &h, &e) == 0, "%s",
-		      e.message);
-	return h;
-}
-
 /* Convert, expecting success; the output, validated. */
-static struct membuf convert_ok(const void *blob, size_t len, int mode,
-				uint64_t base)
+static struct cm_test_sink convert_ok(const void *blob, size_t len,
+				      int mode, uint64_t base)
 {
-	struct membuf m = { 0 };
+	struct cm_test_sink m = { 0 };
 	struct cm_error e = { 0 };
 
-	ck_assert_msg(cm_convert(blob, len, mode, base, 0, mem_write, &m,
+	ck_assert_msg(cm_convert(blob, len, mode, base, 0, cm_test_write, &m,
 				 &e) == 0, "convert: %s", e.message);
 	ck_assert_msg(cm_check(m.p, m.len, CM_CHECK_EXACT, &e) == 0,
 		      "output refused: %s (%s at 0x%llx)", e.message,
@@ -116,6 +44,21 @@ static void assert_list(const void *blob, size_t len, size_t nodes)
 	}
 	ck_assert_uint_eq(count, nodes);
 	free(copy);
+}
+
+/*
+ * The converted list `a` walks, and `b`, converted back, is the input
+ * `blob` byte for byte. Frees all three.
+ */
+static void assert_round_trip(struct cm_test_sink *a, struct cm_test_sink *b,
+			      uint8_t *blob, size_t len, size_t nodes)
+{
+	assert_list(a->p, a->len, nodes);
+	ck_assert_uint_eq(b->len, len);
+	ck_assert_mem_eq(b->p, blob, len);
+	free(a->p);
+	free(b->p);
+	free(blob);
 }
 
 /* The same slots and targets, entry by entry. */
@@ -148,10 +91,11 @@ START_TEST(round_trip_modes)
 {
 	int mode = modes[_i % 2], other = modes[1 - _i % 2];
 	size_t nodes = sizes[_i / 2], len;
-	uint8_t *blob = list_blob(nodes, mode, 0, &len);
-	struct membuf a = convert_ok(blob, len, other, UINT64_MAX);
-	struct membuf b = convert_ok(a.p, a.len, mode, UINT64_MAX);
-	struct cm_header ha = header_of(a.p, a.len), h = header_of(blob, len);
+	uint8_t *blob = cm_test_list_blob_flags(nodes, mode, 0, &len);
+	struct cm_test_sink a = convert_ok(blob, len, other, UINT64_MAX);
+	struct cm_test_sink b = convert_ok(a.p, a.len, mode, UINT64_MAX);
+	struct cm_header ha = cm_test_header(a.p, a.len);
+	struct cm_header h = cm_test_header(blob, len);
 
 	ck_assert_uint_eq(ha.mode, other);
 	ck_assert_uint_eq(ha.base, h.base);
@@ -160,12 +104,7 @@ START_TEST(round_trip_modes)
 	if (other == CM_ABSOLUTE_OFFSET)
 		ck_assert_uint_eq(ha.table_size, 8 * h.pointer_count);
 	assert_same_relocs(blob, len, a.p, a.len);
-	assert_list(a.p, a.len, nodes);
-	ck_assert_uint_eq(b.len, len);
-	ck_assert_mem_eq(b.p, blob, len);
-	free(a.p);
-	free(b.p);
-	free(blob);
+	assert_round_trip(&a, &b, blob, len, nodes);
 }
 END_TEST
 
@@ -173,8 +112,8 @@ END_TEST
 START_TEST(identity_copy)
 {
 	size_t len;
-	uint8_t *blob = list_blob(20, modes[_i], 0, &len);
-	struct membuf m = convert_ok(blob, len, 0, UINT64_MAX);
+	uint8_t *blob = cm_test_list_blob_flags(20, modes[_i], 0, &len);
+	struct cm_test_sink m = convert_ok(blob, len, 0, UINT64_MAX);
 
 	ck_assert_uint_eq(m.len, len);
 	ck_assert_mem_eq(m.p, blob, len);
@@ -188,10 +127,10 @@ START_TEST(round_trip_object_map)
 {
 	int mode = modes[_i], other = modes[1 - _i];
 	size_t len;
-	uint8_t *blob = list_blob(30, mode, CM_OBJECT_MAP, &len);
-	struct cm_header h = header_of(blob, len);
-	struct membuf a = convert_ok(blob, len, other, UINT64_MAX);
-	struct membuf b = convert_ok(a.p, a.len, mode, UINT64_MAX);
+	uint8_t *blob = cm_test_list_blob_flags(30, mode, CM_OBJECT_MAP, &len);
+	struct cm_header h = cm_test_header(blob, len);
+	struct cm_test_sink a = convert_ok(blob, len, other, UINT64_MAX);
+	struct cm_test_sink b = convert_ok(a.p, a.len, mode, UINT64_MAX);
 	struct cm_object oa[64], ob[64];
 	ssize_t na, nb;
 
@@ -203,12 +142,7 @@ START_TEST(round_trip_object_map)
 	ck_assert_mem_eq(oa, ob, (size_t)na * sizeof *oa);
 	ck_assert_int_eq(cm_check(a.p, a.len, CM_CHECK_EXACT | CM_CHECK_STRICT,
 				  NULL), 0);
-	assert_list(a.p, a.len, 30);
-	ck_assert_uint_eq(b.len, len);
-	ck_assert_mem_eq(b.p, blob, len);
-	free(a.p);
-	free(b.p);
-	free(blob);
+	assert_round_trip(&a, &b, blob, len, 30);
 }
 END_TEST
 
@@ -217,16 +151,16 @@ START_TEST(rebase_and_back)
 {
 	static const uint64_t bases[] = { 0x7f0000001000ULL, 0, 8 };
 	size_t len;
-	uint8_t *blob = list_blob(3000, modes[_i % 2], 0, &len);
+	uint8_t *blob = cm_test_list_blob_flags(3000, modes[_i % 2], 0, &len);
 	uint64_t x = bases[_i / 2];
-	struct cm_header h = header_of(blob, len), hx;
-	struct membuf a = convert_ok(blob, len, 0, x);
-	struct membuf b = convert_ok(a.p, a.len, 0, h.base);
+	struct cm_header h = cm_test_header(blob, len), hx;
+	struct cm_test_sink a = convert_ok(blob, len, 0, x);
+	struct cm_test_sink b = convert_ok(a.p, a.len, 0, h.base);
 	struct cm_reloc_iter it;
 	struct cm_reloc r;
 	int n;
 
-	hx = header_of(a.p, a.len);
+	hx = cm_test_header(a.p, a.len);
 	ck_assert_uint_eq(hx.base, x);
 	/* The checksum is computed as if the base were 0. */
 	ck_assert_uint_eq(hx.checksum, h.checksum);
@@ -237,15 +171,10 @@ START_TEST(rebase_and_back)
 	ck_assert_int_eq(cm_reloc_begin(&it, a.p, a.len, NULL), 0);
 	while ((n = cm_reloc_next(&it, &r, NULL)) == 1)
 		ck_assert_uint_eq(r.value,
-				  load64(blob + r.slot) - h.base
+				  cm_load64(blob + r.slot) - h.base
 				  + x);
 	ck_assert_int_eq(n, 0);
-	assert_list(a.p, a.len, 3000);
-	ck_assert_uint_eq(b.len, len);
-	ck_assert_mem_eq(b.p, blob, len);
-	free(a.p);
-	free(b.p);
-	free(blob);
+	assert_round_trip(&a, &b, blob, len, 3000);
 }
 END_TEST
 
@@ -254,26 +183,15 @@ START_TEST(rebase_with_mode)
 {
 	int mode = modes[_i], other = modes[1 - _i];
 	size_t len;
-	uint8_t *blob = list_blob(100, mode, 0, &len);
-	struct cm_header h = header_of(blob, len);
-	struct membuf a = convert_ok(blob, len, other, 0x100000);
-	struct membuf b = convert_ok(a.p, a.len, mode, h.base);
+	uint8_t *blob = cm_test_list_blob_flags(100, mode, 0, &len);
+	struct cm_header h = cm_test_header(blob, len);
+	struct cm_test_sink a = convert_ok(blob, len, other, 0x100000);
+	struct cm_test_sink b = convert_ok(a.p, a.len, mode, h.base);
 
-	ck_assert_uint_eq(header_of(a.p, a.len).base, 0x100000);
-	assert_list(a.p, a.len, 100);
-	ck_assert_uint_eq(b.len, len);
-	ck_assert_mem_eq(b.p, blob, len);
-	free(a.p);
-	free(b.p);
-	free(blob);
+	ck_assert_uint_eq(cm_test_header(a.p, a.len).base, 0x100000);
+	assert_round_trip(&a, &b, blob, len, 100);
 }
 END_TEST
-
-/* Header fields, little-endian, at the offsets of doc/format.md. */
-static void put32(uint8_t *p, unsigned off, uint32_t v)
-{
-	memcpy(p + off, &v, 4);
-}
 
 /*
  * An absolute blob whose data ends at 2^31 + 8, in a sparse mapping: one
@@ -287,38 +205,38 @@ START_TEST(relative_bound_refused)
 	size_t map_len = blob_size + 4096;
 	uint8_t *p = mmap(NULL, map_len, PROT_READ | PROT_WRITE,
 			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	struct membuf m = { 0 };
+	struct cm_test_sink m = { 0 };
 	struct cm_error e = { 0 };
 
 	ck_assert_ptr_ne(p, MAP_FAILED);
 	memcpy(p, "\x89" "CMA\r\n\x1a\n", 8);
-	p[8] = 1;			/* version 1.0 */
-	put32(p, 12, 128);		/* header size */
-	put32(p, 16, CM_ABSOLUTE_OFFSET);
-	store64(p + 32, base);
-	store64(p + 40, blob_size);	/* capacity */
-	store64(p + 48, 128);		/* root */
-	store64(p + 56, data_end);
-	store64(p + 64, data_end);	/* table offset */
-	store64(p + 72, 8);		/* table size */
-	store64(p + 80, 1);		/* pointer count */
-	store64(p + 104, blob_size);
-	store64(p + 128, base + 136);	/* the slot */
-	store64(p + data_end, 128);	/* the table */
+	p[8] = 1;				/* version 1.0 */
+	cm_store32(p + 12, 128);		/* header size */
+	cm_store32(p + 16, CM_ABSOLUTE_OFFSET);
+	cm_store64(p + 32, base);
+	cm_store64(p + 40, blob_size);		/* capacity */
+	cm_store64(p + 48, 128);		/* root */
+	cm_store64(p + 56, data_end);
+	cm_store64(p + 64, data_end);		/* table offset */
+	cm_store64(p + 72, 8);			/* table size */
+	cm_store64(p + 80, 1);			/* pointer count */
+	cm_store64(p + 104, blob_size);
+	cm_store64(p + 128, base + 136);	/* the slot */
+	cm_store64(p + data_end, 128);		/* the table */
 	ck_assert_msg(cm_check(p, blob_size, CM_CHECK_NO_CHECKSUM
 			       | CM_CHECK_EXACT, &e) == 0, "%s", e.message);
 
 	errno = 0;
 	ck_assert_int_eq(cm_convert(p, blob_size, CM_RELATIVE_OFFSET,
 				    UINT64_MAX, CM_CHECK_NO_CHECKSUM,
-				    mem_write, &m, &e), -1);
+				    cm_test_write, &m, &e), -1);
 	ck_assert_int_eq(errno, EBADMSG);
 	ck_assert_int_eq(e.code, CM_E_CONVERT);
 	ck_assert_uint_eq(m.calls, 0);
 	/* The same with a rebase: still refused, still nothing written. */
 	ck_assert_int_eq(cm_convert(p, blob_size, CM_RELATIVE_OFFSET, 0,
-				    CM_CHECK_NO_CHECKSUM, mem_write, &m, &e),
-			 -1);
+				    CM_CHECK_NO_CHECKSUM, cm_test_write, &m,
+				    &e), -1);
 	ck_assert_int_eq(e.code, CM_E_CONVERT);
 	ck_assert_uint_eq(m.calls, 0);
 	/* Without the flag the (zero) checksum is a defect, found first:
@@ -331,22 +249,22 @@ END_TEST
 START_TEST(defects_as_check)
 {
 	size_t len;
-	uint8_t *blob = list_blob(3, modes[_i], 0, &len);
+	uint8_t *blob = cm_test_list_blob_flags(3, modes[_i], 0, &len);
 	uint8_t *bad = malloc(len + 8);
 
 	ck_assert_ptr_nonnull(bad);
 	for (size_t i = 0; i < len; i++) {
 		for (unsigned bit = 0; bit < 8; bit += 3) {
 			struct cm_error ec = { 0 }, ev = { 0 };
-			struct membuf m = { 0 };
+			struct cm_test_sink m = { 0 };
 			int rc, rv;
 
 			memcpy(bad, blob, len);
 			bad[i] ^= (uint8_t)(1u << bit);
 			rc = cm_check(bad, len, CM_CHECK_EXACT, &ec);
 			errno = 0;
-			rv = cm_convert(bad, len, 0, UINT64_MAX, 0, mem_write,
-					&m, &ev);
+			rv = cm_convert(bad, len, 0, UINT64_MAX, 0,
+					cm_test_write, &m, &ev);
 			ck_assert_int_eq(rv, rc);
 			if (rc == 0) {
 				free(m.p);
@@ -365,15 +283,15 @@ START_TEST(defects_as_check)
 	/* The exact length is implied: trailing bytes are a defect. */
 	{
 		struct cm_error e = { 0 };
-		struct membuf m = { 0 };
+		struct cm_test_sink m = { 0 };
 
 		memcpy(bad, blob, len);
 		memset(bad + len, 0, 8);
 		ck_assert_int_eq(cm_convert(bad, len + 8, 0, UINT64_MAX, 0,
-					    mem_write, &m, &e), -1);
+					    cm_test_write, &m, &e), -1);
 		ck_assert_int_eq(e.code, CM_E_LENGTH);
 		ck_assert_int_eq(cm_convert(bad, len - 1, 0, UINT64_MAX, 0,
-					    mem_write, &m, &e), -1);
+					    cm_test_write, &m, &e), -1);
 		ck_assert_int_eq(e.code, CM_E_TRUNCATED);
 		ck_assert_uint_eq(m.calls, 0);
 	}
@@ -386,27 +304,27 @@ END_TEST
 START_TEST(writer_failure)
 {
 	size_t len;
-	uint8_t *blob = list_blob(5000, modes[_i], 0, &len);
-	struct membuf ok = convert_ok(blob, len, 0, 0);
+	uint8_t *blob = cm_test_list_blob_flags(5000, modes[_i], 0, &len);
+	struct cm_test_sink ok = convert_ok(blob, len, 0, 0);
 	unsigned calls = ok.calls;
 
 	ck_assert_uint_ge(calls, 2);
 	for (unsigned at = 1; at <= calls; at++) {
-		struct membuf m = { .fail_at = at, .fail_errno = ENOSPC };
+		struct cm_test_sink m = { .fail_at = at, .fail_errno = ENOSPC };
 
 		errno = 0;
-		ck_assert_int_eq(cm_convert(blob, len, 0, 0, 0, mem_write, &m,
-					    NULL), -1);
+		ck_assert_int_eq(cm_convert(blob, len, 0, 0, 0, cm_test_write,
+					    &m, NULL), -1);
 		ck_assert_int_eq(errno, ENOSPC);
 		ck_assert_uint_eq(m.calls, at);
 		free(m.p);
 	}
 	/* A writer that fails without errno still stops the conversion. */
 	{
-		struct membuf m = { .fail_at = 1, .fail_errno = 0 };
+		struct cm_test_sink m = { .fail_at = 1, .fail_errno = 0 };
 
-		ck_assert_int_eq(cm_convert(blob, len, 0, 0, 0, mem_write, &m,
-					    NULL), -1);
+		ck_assert_int_eq(cm_convert(blob, len, 0, 0, 0, cm_test_write,
+					    &m, NULL), -1);
 		ck_assert_int_eq(errno, EIO);
 	}
 	free(ok.p);
@@ -417,32 +335,32 @@ END_TEST
 START_TEST(bad_arguments)
 {
 	size_t len;
-	uint8_t *blob = list_blob(4, CM_RELATIVE_OFFSET, 0, &len);
-	struct membuf m = { 0 };
+	uint8_t *blob = cm_test_list_blob_flags(4, CM_RELATIVE_OFFSET, 0, &len);
+	struct cm_test_sink m = { 0 };
 
 	errno = 0;
-	ck_assert_int_eq(cm_convert(blob, len, 3, UINT64_MAX, 0, mem_write,
+	ck_assert_int_eq(cm_convert(blob, len, 3, UINT64_MAX, 0, cm_test_write,
 				    &m, NULL), -1);
 	ck_assert_int_eq(errno, EINVAL);
 	errno = 0;
-	ck_assert_int_eq(cm_convert(blob, len, 0, 4, 0, mem_write, &m, NULL),
-			 -1);
+	ck_assert_int_eq(cm_convert(blob, len, 0, 4, 0, cm_test_write, &m,
+				    NULL), -1);
 	ck_assert_int_eq(errno, EINVAL);
 	errno = 0;	/* base + blob size wraps */
 	ck_assert_int_eq(cm_convert(blob, len, 0, UINT64_MAX - 7, 0,
-				    mem_write, &m, NULL), -1);
+				    cm_test_write, &m, NULL), -1);
 	ck_assert_int_eq(errno, EINVAL);
 	errno = 0;
 	ck_assert_int_eq(cm_convert(blob, len, 0, UINT64_MAX, 0, NULL, &m,
 				    NULL), -1);
 	ck_assert_int_eq(errno, EINVAL);
 	errno = 0;
-	ck_assert_int_eq(cm_convert(NULL, len, 0, UINT64_MAX, 0, mem_write,
+	ck_assert_int_eq(cm_convert(NULL, len, 0, UINT64_MAX, 0, cm_test_write,
 				    &m, NULL), -1);
 	ck_assert_int_eq(errno, EINVAL);
 	errno = 0;
 	ck_assert_int_eq(cm_convert(blob, len, 0, UINT64_MAX, 0x100,
-				    mem_write, &m, NULL), -1);
+				    cm_test_write, &m, NULL), -1);
 	ck_assert_int_eq(errno, EINVAL);
 	ck_assert_uint_eq(m.calls, 0);
 	free(blob);

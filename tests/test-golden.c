@@ -23,24 +23,6 @@ static const char *const golden_files[] = {
 	"data/tree-absolute.cm",
 };
 
-struct sink {
-	uint8_t *buf;
-	size_t len, cap;
-};
-
-static int sink_write(void *ctx, const void *p, size_t n)
-{
-	struct sink *s = ctx;
-
-	if (s->len + n > s->cap) {
-		errno = ENOSPC;
-		return -1;
-	}
-	memcpy(s->buf + s->len, p, n);
-	s->len += n;
-	return 0;
-}
-
 /* A fixed tree with names, rebased to 0: bytes that depend on nothing. */
 static size_t make_golden(int mode, uint8_t *out, size_t cap)
 {
@@ -48,7 +30,7 @@ static size_t make_golden(int mode, uint8_t *out, size_t cap)
 	struct cm_attr *mem = cm_create(-1, 1 << 16, MAP_PRIVATE,
 					CM_NO_HUGEPAGES);
 	struct gold *root = NULL;
-	struct sink s = { out, 0, cap };
+	struct cm_test_sink s = { 0 };
 	void *blob;
 
 	ck_assert_ptr_nonnull(mem);
@@ -67,8 +49,11 @@ static size_t make_golden(int mode, uint8_t *out, size_t cap)
 	blob = cm_serialize(mem, root, mode, 0);
 	ck_assert_ptr_nonnull(blob);
 	ck_assert_int_eq(cm_convert(blob, (size_t)cm_get_size(mem), 0, 0, 0,
-				    sink_write, &s, NULL), 0);
+				    cm_test_write, &s, NULL), 0);
 	cm_delete(mem, CM_ERASE);
+	ck_assert_uint_le(s.len, cap);
+	memcpy(out, s.p, s.len);
+	free(s.p);
 	return s.len;
 }
 

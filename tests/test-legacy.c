@@ -6,46 +6,11 @@
 #include <sys/mman.h>
 
 #include "test-util.h"
+#include "../lib/cma-private.h"
 
 /* The producer's address of legacy offset 0: page-aligned, as mmap gives. */
 #define B0 0x7f1234560000ULL
 #define SHIFT 120		/* v1 header (128) less the root word (8) */
-
-struct membuf {
-	uint8_t *p;
-	size_t len, cap;
-	unsigned calls;
-	unsigned fail_at;	/* 0: never; else fail on this call */
-	int fail_errno;
-};
-
-static int mem_write(void *ctx, const void *buf, size_t len)
-{
-	struct membuf *m = ctx;
-
-	if (++m->calls == m->fail_at) {
-		errno = m->fail_errno;
-		return -1;
-	}
-	if (m->len + len > m->cap) {
-		m->cap = (m->len + len) * 2;
-		m->p = realloc(m->p, m->cap);
-		ck_assert_ptr_nonnull(m->p);
-	}
-	memcpy(m->p + m->len, buf, len);
-	m->len += len;
-	return 0;
-}
-
-static uint64_t load64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, 8);
-	return v;
-}
-
-static void store64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
 
 /* ---- the legacy layout, byte by byte ---- */
 
@@ -60,8 +25,8 @@ static size_t lay_relative(uint8_t *out, const uint8_t *image, size_t dend,
 	memcpy(out, image, dend);
 	for (size_t i = 0; i < nrd; i++)
 		out[dend + nrd - 1 - i] = rd[i];
-	store64(out + dend + nrd, 0);
-	store64(out + dend + nrd + 8, b);
+	cm_store64(out + dend + nrd, 0);
+	cm_store64(out + dend + nrd + 8, b);
 	return dend + nrd + 16;
 }
 
@@ -125,9 +90,9 @@ static size_t lay_absolute_pad(uint8_t *out, const uint8_t *image,
 	memcpy(out, image, dend);
 	memset(out + dend, 0, pad);
 	for (size_t i = 0; i < n; i++)
-		store64(out + t + 8 * i, tab[i]);
-	store64(out + t + 8 * n, n);
-	store64(out + t + 8 * n + 8, b);
+		cm_store64(out + t + 8 * i, tab[i]);
+	cm_store64(out + t + 8 * n, n);
+	cm_store64(out + t + 8 * n + 8, b);
 	return t + 8 * n + 16;
 }
 
@@ -155,13 +120,13 @@ static size_t sample_image(uint8_t *image, uint64_t b, size_t extra)
 
 	memset(image, 0, dend);
 	memset(image + NODE(NODES), 0xAA, extra);
-	store64(image, b + NODE(0));
+	cm_store64(image, b + NODE(0));
 	for (unsigned i = 0; i < NODES; i++) {
-		store64(image + NODE(i), 100 + i);
+		cm_store64(image + NODE(i), 100 + i);
 		if (i + 1 < NODES)
-			store64(image + NODE(i) + 8, b + NODE(i + 1));
+			cm_store64(image + NODE(i) + 8, b + NODE(i + 1));
 	}
-	store64(image + NODE(2) + 16, b + dend);
+	cm_store64(image + NODE(2) + 16, b + dend);
 	return dend;
 }
 
@@ -196,14 +161,14 @@ static size_t sample(uint8_t *out, int absolute, size_t extra, uint64_t b)
 
 /* ---- checking an import ---- */
 
-static struct membuf import_ok(const uint8_t *legacy, size_t len, int mode,
-			       uint64_t base)
+static struct cm_test_sink import_ok(const uint8_t *legacy, size_t len,
+				     int mode, uint64_t base)
 {
-	struct membuf m = { 0 };
+	struct cm_test_sink m = { 0 };
 	struct cm_error e = { 0 };
 
-	ck_assert_msg(cm_legacy_import(legacy, len, mode, base, mem_write, &m,
-				       &e) == 0,
+	ck_assert_msg(cm_legacy_import(legacy, len, mode, base, cm_test_write,
+				       &m, &e) == 0,
 		      "import: %s at 0x%llx", e.message,
 		      (unsigned long long)e.offset);
 	ck_assert_msg(cm_check(m.p, m.len, CM_CHECK_EXACT, &e) == 0,
@@ -212,16 +177,8 @@ static struct membuf import_ok(const uint8_t *legacy, size_t len, int mode,
 	return m;
 }
 
-static struct cm_header header_of(const void *blob, size_t len)
-{
-	struct cm_header h;
-
-	ck_assert_int_eq(cm_header_read(blob, len, &h, NULL), 0);
-	return h;
-}
-
 /* The v1 table lists exactly sample_v1, moved by SHIFT. */
-static void assert_sample_table(const struct membuf *m)
+static void assert_sample_table(const struct cm_test_sink *m)
 {
 	struct cm_reloc_iter it;
 	struct cm_reloc r;
@@ -240,7 +197,7 @@ static void assert_sample_table(const struct membuf *m)
 
 /* Relocate a copy and walk the structure, whose legacy data ended at
  * dend. */
-static void assert_sample_walk(const struct membuf *m, size_t dend)
+static void assert_sample_walk(const struct cm_test_sink *m, size_t dend)
 {
 	uint8_t *copy = cm_test_copy(m->p, m->len);
 	struct cm_error e;
@@ -249,11 +206,11 @@ static void assert_sample_walk(const struct membuf *m, size_t dend)
 	ck_assert_msg(node != NULL, "deserialize: %s", e.message);
 	ck_assert_ptr_eq(node, copy + NODE(0) + SHIFT);
 	for (unsigned i = 0; i < NODES; i++) {
-		uint8_t *next = (uint8_t *)(uintptr_t)load64(node + 8);
+		uint8_t *next = (uint8_t *)(uintptr_t)cm_load64(node + 8);
 
 		ck_assert_ptr_eq(node, copy + NODE(i) + SHIFT);
-		ck_assert_uint_eq(load64(node), 100 + i);
-		ck_assert_uint_eq(load64(node + 16),
+		ck_assert_uint_eq(cm_load64(node), 100 + i);
+		ck_assert_uint_eq(cm_load64(node + 16),
 				  i == 2 ? (uintptr_t)(copy + dend + SHIFT)
 					 : 0);
 		if (i + 1 == NODES)
@@ -271,20 +228,20 @@ START_TEST(worked_example)
 {
 	uint8_t legacy[160] = { 0 };
 	size_t dend = 128, len = dend + 3 + 16;
-	struct membuf m;
+	struct cm_test_sink m;
 	struct cm_header h;
 	uint8_t *copy, *root;
 
-	store64(legacy, B0 + 8);		/* root */
-	store64(legacy + 104, B0 + 16);		/* the slot */
+	cm_store64(legacy, B0 + 8);			/* root */
+	cm_store64(legacy + 104, B0 + 16);		/* the slot */
 	legacy[dend] = 0x00;
 	legacy[dend + 1] = 0x28;
-	legacy[dend + 2] = 0x81;		/* at len - 17 */
-	store64(legacy + dend + 3, 0);		/* n */
-	store64(legacy + dend + 11, B0);	/* B */
+	legacy[dend + 2] = 0x81;			/* at len - 17 */
+	cm_store64(legacy + dend + 3, 0);		/* n */
+	cm_store64(legacy + dend + 11, B0);		/* B */
 
 	m = import_ok(legacy, len, 0, UINT64_MAX);
-	h = header_of(m.p, m.len);
+	h = cm_test_header(m.p, m.len);
 	ck_assert_uint_eq(h.mode, CM_RELATIVE_OFFSET);
 	ck_assert_uint_eq(h.base, B0 - SHIFT);
 	ck_assert_uint_eq(h.root, 8 + SHIFT);
@@ -301,7 +258,7 @@ START_TEST(worked_example)
 	copy = cm_test_copy(m.p, m.len);
 	root = cm_deserialize(copy, m.len);
 	ck_assert_ptr_eq(root, copy + 128);
-	ck_assert_uint_eq(load64(copy + 104 + SHIFT),
+	ck_assert_uint_eq(cm_load64(copy + 104 + SHIFT),
 			  (uintptr_t)(copy + 16 + SHIFT));
 	free(copy);
 	free(m.p);
@@ -316,8 +273,8 @@ START_TEST(import_sample)
 	uint8_t legacy[1024];
 	size_t len = sample(legacy, absolute, extra, B0);
 	size_t dend = NODE(NODES) + extra;
-	struct membuf m = import_ok(legacy, len, mode, UINT64_MAX);
-	struct cm_header h = header_of(m.p, m.len);
+	struct cm_test_sink m = import_ok(legacy, len, mode, UINT64_MAX);
+	struct cm_header h = cm_test_header(m.p, m.len);
 
 	ck_assert_uint_eq(h.mode, mode ? (unsigned)mode
 				  : absolute ? CM_ABSOLUTE_OFFSET
@@ -347,21 +304,21 @@ START_TEST(modes_agree)
 	int other = _i ? CM_RELATIVE_OFFSET : CM_ABSOLUTE_OFFSET;
 	uint8_t rel[1024], abs[1024];
 	size_t rlen = sample(rel, 0, 0, B0), alen = sample(abs, 1, 0, B0);
-	struct membuf a = import_ok(rel, rlen, mode, UINT64_MAX);
-	struct membuf b = import_ok(abs, alen, mode, UINT64_MAX);
-	struct membuf c = import_ok(rel, rlen, other, UINT64_MAX);
-	struct membuf d = { 0 };
+	struct cm_test_sink a = import_ok(rel, rlen, mode, UINT64_MAX);
+	struct cm_test_sink b = import_ok(abs, alen, mode, UINT64_MAX);
+	struct cm_test_sink c = import_ok(rel, rlen, other, UINT64_MAX);
+	struct cm_test_sink d = { 0 };
 
 	ck_assert_uint_eq(a.len, b.len);
 	ck_assert_mem_eq(a.p, b.p, a.len);
 	ck_assert_int_eq(cm_convert(c.p, c.len, mode, UINT64_MAX, 0,
-				    mem_write, &d, NULL), 0);
+				    cm_test_write, &d, NULL), 0);
 	ck_assert_uint_eq(d.len, a.len);
 	ck_assert_mem_eq(d.p + 128, a.p + 128, a.len - 128);
 	/* Header bytes up to the capacity, then up to the checksum. */
 	ck_assert_mem_eq(d.p, a.p, 40);
 	ck_assert_mem_eq(d.p + 48, a.p + 48, 112 - 48);
-	ck_assert_uint_eq(header_of(d.p, d.len).capacity, c.len);
+	ck_assert_uint_eq(cm_test_header(d.p, d.len).capacity, c.len);
 	free(a.p);
 	free(b.p);
 	free(c.p);
@@ -387,8 +344,8 @@ START_TEST(bases)
 	};
 	uint8_t legacy[1024];
 	size_t len = sample(legacy, _i & 1, 0, cases[_i / 2].b);
-	struct membuf m = import_ok(legacy, len, 0, cases[_i / 2].base);
-	struct cm_header h = header_of(m.p, m.len);
+	struct cm_test_sink m = import_ok(legacy, len, 0, cases[_i / 2].base);
+	struct cm_header h = cm_test_header(m.p, m.len);
 	struct cm_reloc_iter it;
 	struct cm_reloc r;
 	int n;
@@ -397,7 +354,7 @@ START_TEST(bases)
 	ck_assert_int_eq(cm_reloc_begin(&it, m.p, m.len, NULL), 0);
 	while ((n = cm_reloc_next(&it, &r, NULL)) == 1)
 		ck_assert_uint_eq(r.value,
-				  load64(legacy + r.slot - SHIFT)
+				  cm_load64(legacy + r.slot - SHIFT)
 				  - cases[_i / 2].b + SHIFT + h.base);
 	ck_assert_int_eq(n, 0);
 	assert_sample_walk(&m, NODE(NODES));
@@ -407,26 +364,29 @@ END_TEST
 
 /* Expect a CM_E_LEGACY refusal at `offset`, nothing written. */
 #define refused(p, len, offset, what)					\
-	refused_at(p, len, offset, what, __LINE__)
+	refused_at(p, len, offset, what, "line " LINE_STR(__LINE__))
+#define LINE_STR(n) LINE_STR_(n)
+#define LINE_STR_(n) #n
 
+/* `where` names the case in failure messages. */
 static void refused_at(const uint8_t *p, size_t len, uint64_t offset,
-		       const char *what, int line)
+		       const char *what, const char *where)
 {
-	struct membuf m = { 0 };
+	struct cm_test_sink m = { 0 };
 	struct cm_error e = { 0 };
 	int rc;
 
 	errno = 0;
-	rc = cm_legacy_import(p, len, 0, UINT64_MAX, mem_write, &m, &e);
-	ck_assert_msg(rc == -1, "line %d: accepted", line);
+	rc = cm_legacy_import(p, len, 0, UINT64_MAX, cm_test_write, &m, &e);
+	ck_assert_msg(rc == -1, "%s: accepted", where);
 	ck_assert_int_eq(errno, EBADMSG);
-	ck_assert_msg(e.code == CM_E_LEGACY, "line %d: %s", line,
+	ck_assert_msg(e.code == CM_E_LEGACY, "%s: %s", where,
 		      cm_error_name(e.code));
-	ck_assert_msg(e.offset == offset, "line %d: offset 0x%llx, not 0x%llx"
-		      " (%s)", line, (unsigned long long)e.offset,
+	ck_assert_msg(e.offset == offset, "%s: offset 0x%llx, not 0x%llx (%s)",
+		      where, (unsigned long long)e.offset,
 		      (unsigned long long)offset, e.message);
-	ck_assert_msg(strstr(e.message, what), "line %d: \"%s\" lacks \"%s\"",
-		      line, e.message, what);
+	ck_assert_msg(strstr(e.message, what), "%s: \"%s\" lacks \"%s\"",
+		      where, e.message, what);
 	ck_assert_uint_eq(m.calls, 0);
 }
 
@@ -441,13 +401,13 @@ START_TEST(refuses_root)
 	refused(legacy, 0, 0, "too short");
 
 	len = sample(legacy, absolute, 0, B0);
-	store64(legacy, 0);
+	cm_store64(legacy, 0);
 	refused(legacy, len, 0, "NULL root");
-	store64(legacy, B0 + NODE(NODES));	/* the data end */
+	cm_store64(legacy, B0 + NODE(NODES));	/* the data end */
 	refused(legacy, len, 0, "root");
-	store64(legacy, B0 + 4);		/* the root word */
+	cm_store64(legacy, B0 + 4);		/* the root word */
 	refused(legacy, len, 0, "root");
-	store64(legacy, B0 - 8);
+	cm_store64(legacy, B0 - 8);
 	refused(legacy, len, 0, "root");
 }
 END_TEST
@@ -458,11 +418,11 @@ START_TEST(refuses_target)
 	size_t len = sample(legacy, _i, 0, B0);
 	uint64_t slot = NODE(1) + 8;
 
-	store64(legacy + slot, B0 + NODE(NODES) + 8);
+	cm_store64(legacy + slot, B0 + NODE(NODES) + 8);
 	refused(legacy, len, slot, "outside");
-	store64(legacy + slot, B0 + 4);
+	cm_store64(legacy + slot, B0 + 4);
 	refused(legacy, len, slot, "outside");
-	store64(legacy + slot, 5);
+	cm_store64(legacy + slot, 5);
 	refused(legacy, len, slot, "outside");
 }
 END_TEST
@@ -476,9 +436,9 @@ START_TEST(refuses_absolute_table)
 
 	/* n larger than the file. */
 	len = lay_absolute(legacy, image, dend, sample_tab, 6, B0);
-	store64(legacy + len - 16, 1000);
+	cm_store64(legacy + len - 16, 1000);
 	refused(legacy, len, len - 16, "too large");
-	store64(legacy + len - 16, UINT64_MAX);
+	cm_store64(legacy + len - 16, UINT64_MAX);
 	refused(legacy, len, len - 16, "too large");
 	/* The length is not a multiple of 8: the table is misplaced. */
 	len = lay_absolute_pad(legacy, image, dend, 3, sample_tab, 6, B0);
@@ -518,50 +478,46 @@ END_TEST
 
 START_TEST(refuses_relative_encoding)
 {
+	/* In reading order, the first byte read at len - 17; the defect is
+	 * `below` bytes lower. */
+	static const struct {
+		const char *name;
+		uint8_t rd[8];
+		size_t n, below;
+		const char *what;
+	} cases[] = {
+		{ "7 bytes", { 0x80, 0x80, 0x80, 0x80, 0x80, 0x81, 0x01, 0x00 },
+		  8, 5, "longer than 6 bytes" },
+		{ "2^31", { 0x82, 0x80, 0x80, 0x80, 0x80, 0x00, 0x00 },
+		  7, 0, "outside 32 bits" },
+		{ "-2^31", { 0x82, 0x80, 0x80, 0x80, 0x80, 0x40, 0x00 },
+		  7, 0, "outside 32 bits" },
+		/* 2^31 - 1 decodes; it walks out of the data instead. */
+		{ "2^31 - 1", { 0x81, 0xbf, 0xbf, 0xbf, 0xbf, 0x3f, 0x00 },
+		  7, 0, "not inside the data" },
+		{ "bit 6, first byte", { 0xc1, 0x01, 0x00 }, 3, 0, "bit 6" },
+		{ "bit 6, second byte", { 0x81, 0xc0, 0x01, 0x00 }, 4, 1,
+		  "bit 6" },
+		{ "0x40 last", { 0x40 }, 1, 0, "minus zero" },
+		{ "0x40 after a delta", { 0x10, 0x40 }, 2, 1, "minus zero" },
+		{ "0x80 0x00", { 0x80, 0x00 }, 2, 0, "multi-byte zero" },
+	};
 	uint8_t image[256], legacy[1024];
 	size_t dend = sample_image(image, B0, 0), len;
-	/* Reading order; the first byte read is at len - 17. */
-	static const uint8_t over6[] = { 0x80, 0x80, 0x80, 0x80, 0x80, 0x81,
-					 0x01, 0x00 };
-	static const uint8_t big[] = { 0x82, 0x80, 0x80, 0x80, 0x80, 0x00,
-				       0x00 };
-	static const uint8_t bigneg[] = { 0x82, 0x80, 0x80, 0x80, 0x80, 0x40,
-					  0x00 };
-	static const uint8_t max32[] = { 0x81, 0xbf, 0xbf, 0xbf, 0xbf, 0x3f,
-					 0x00 };
-	static const uint8_t bit6[] = { 0xc1, 0x01, 0x00 };
-	static const uint8_t bit6b[] = { 0x81, 0xc0, 0x01, 0x00 };
-	static const uint8_t minus0[] = { 0x40 };
-	static const uint8_t minus0b[] = { 0x10, 0x40 };
-	static const uint8_t zero2[] = { 0x80, 0x00 };
 
-	len = lay_relative(legacy, image, dend, over6, sizeof over6, B0);
-	refused(legacy, len, len - 22, "longer than 6 bytes");
-	len = lay_relative(legacy, image, dend, big, sizeof big, B0);
-	refused(legacy, len, len - 17, "outside 32 bits");
-	len = lay_relative(legacy, image, dend, bigneg, sizeof bigneg, B0);
-	refused(legacy, len, len - 17, "outside 32 bits");
-	/* 2^31 - 1 decodes; it walks out of the data instead. */
-	len = lay_relative(legacy, image, dend, max32, sizeof max32, B0);
-	refused(legacy, len, len - 17, "not inside the data");
-	len = lay_relative(legacy, image, dend, bit6, sizeof bit6, B0);
-	refused(legacy, len, len - 17, "bit 6");
-	len = lay_relative(legacy, image, dend, bit6b, sizeof bit6b, B0);
-	refused(legacy, len, len - 18, "bit 6");
-	len = lay_relative(legacy, image, dend, minus0, sizeof minus0, B0);
-	refused(legacy, len, len - 17, "minus zero");
-	len = lay_relative(legacy, image, dend, minus0b, sizeof minus0b, B0);
-	refused(legacy, len, len - 18, "minus zero");
-	len = lay_relative(legacy, image, dend, zero2, sizeof zero2, B0);
-	refused(legacy, len, len - 17, "multi-byte zero");
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		len = lay_relative(legacy, image, dend, cases[i].rd,
+				   cases[i].n, B0);
+		refused_at(legacy, len, len - 17 - cases[i].below,
+			   cases[i].what, cases[i].name);
+	}
 }
 END_TEST
 
 START_TEST(refuses_relative_walk)
 {
 	uint8_t image[256], legacy[1024];
-	size_t dend = sample_image(image, B0, 0), len, rdlen;
-	uint8_t rd[64];
+	size_t dend = sample_image(image, B0, 0), len;
 	uint64_t reg[2];
 
 	/* No terminator: the bytes run down into the root word. */
@@ -577,24 +533,19 @@ START_TEST(refuses_relative_walk)
 	dend = sample_image(image, B0, 0);
 	reg[0] = NODE(0) + 8;
 	reg[1] = NODE(0) + 8 + 4096;		/* past the end */
-	rdlen = enc_table(reg, 2, rd);
-	len = lay_relative(legacy, image, dend, rd, rdlen, B0);
+	len = lay_relative_slots(legacy, image, dend, reg, 2, B0);
 	refused(legacy, len, len - 17 - 1, "not inside");
 	reg[1] = 0;				/* the root word */
-	rdlen = enc_table(reg, 2, rd);
-	len = lay_relative(legacy, image, dend, rd, rdlen, B0);
+	len = lay_relative_slots(legacy, image, dend, reg, 2, B0);
 	refused(legacy, len, len - 17 - 1, "root word");
 	reg[1] = (uint64_t)-8;			/* before the blob */
-	rdlen = enc_table(reg, 2, rd);
-	len = lay_relative(legacy, image, dend, rd, rdlen, B0);
+	len = lay_relative_slots(legacy, image, dend, reg, 2, B0);
 	refused(legacy, len, len - 17 - 1, "before the blob");
 	reg[0] = NODE(0) + 12;			/* unaligned */
-	rdlen = enc_table(reg, 1, rd);
-	len = lay_relative(legacy, image, dend, rd, rdlen, B0);
+	len = lay_relative_slots(legacy, image, dend, reg, 1, B0);
 	refused(legacy, len, len - 17, "aligned");
 	reg[0] = dend;				/* at the data end */
-	rdlen = enc_table(reg, 1, rd);
-	len = lay_relative(legacy, image, dend, rd, rdlen, B0);
+	len = lay_relative_slots(legacy, image, dend, reg, 1, B0);
 	refused(legacy, len, len - 17, "not inside");
 
 	/* An absolute blob without pointers reads as relative: here its last
@@ -611,29 +562,29 @@ START_TEST(relative_bound)
 	const size_t map_len = 1UL << 31;
 	uint8_t *p = mmap(NULL, map_len, PROT_READ | PROT_WRITE,
 			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	struct membuf m = { 0 };
+	struct cm_test_sink m = { 0 };
 	struct cm_error e = { 0 };
 	/* Legacy data below 2^31, but not once moved 120 bytes up. */
 	uint64_t dend = (1ULL << 31) - 64, len;
 
 	ck_assert_ptr_ne(p, MAP_FAILED);
-	store64(p, B0 + 8);
-	store64(p + 16, B0 + 8);
+	cm_store64(p, B0 + 8);
+	cm_store64(p + 16, B0 + 8);
 	if (_i) {	/* absolute, asked for relative */
-		store64(p + dend, 16);
-		store64(p + dend + 8, 1);
-		store64(p + dend + 16, B0);
+		cm_store64(p + dend, 16);
+		cm_store64(p + dend + 8, 1);
+		cm_store64(p + dend + 16, B0);
 		len = dend + 24;
 		ck_assert_int_eq(cm_legacy_import(p, len, CM_RELATIVE_OFFSET,
-						  UINT64_MAX, mem_write, &m,
+						  UINT64_MAX, cm_test_write, &m,
 						  &e), -1);
 	} else {	/* relative, mode kept */
 		p[dend] = 0;
-		store64(p + dend + 1, 0);
-		store64(p + dend + 9, B0);
+		cm_store64(p + dend + 1, 0);
+		cm_store64(p + dend + 9, B0);
 		len = dend + 17;
 		ck_assert_int_eq(cm_legacy_import(p, len, 0, UINT64_MAX,
-						  mem_write, &m, &e), -1);
+						  cm_test_write, &m, &e), -1);
 	}
 	ck_assert_int_eq(errno, EBADMSG);
 	ck_assert_int_eq(e.code, CM_E_CONVERT);
@@ -646,29 +597,29 @@ START_TEST(writer_and_arguments)
 {
 	uint8_t legacy[1024];
 	size_t len = sample(legacy, 0, 0, B0);
-	struct membuf m = { .fail_at = 1, .fail_errno = EDQUOT };
+	struct cm_test_sink m = { .fail_at = 1, .fail_errno = EDQUOT };
 
 	errno = 0;
 	ck_assert_int_eq(cm_legacy_import(legacy, len, 0, UINT64_MAX,
-					  mem_write, &m, NULL), -1);
+					  cm_test_write, &m, NULL), -1);
 	ck_assert_int_eq(errno, EDQUOT);
 
-	m = (struct membuf){ 0 };
+	m = (struct cm_test_sink){ 0 };
 	errno = 0;
 	ck_assert_int_eq(cm_legacy_import(legacy, len, 3, UINT64_MAX,
-					  mem_write, &m, NULL), -1);
+					  cm_test_write, &m, NULL), -1);
 	ck_assert_int_eq(errno, EINVAL);
 	errno = 0;
-	ck_assert_int_eq(cm_legacy_import(legacy, len, 0, 12, mem_write, &m,
+	ck_assert_int_eq(cm_legacy_import(legacy, len, 0, 12, cm_test_write, &m,
 					  NULL), -1);
 	ck_assert_int_eq(errno, EINVAL);
 	errno = 0;
 	ck_assert_int_eq(cm_legacy_import(legacy, len, 0, UINT64_MAX - 7,
-					  mem_write, &m, NULL), -1);
+					  cm_test_write, &m, NULL), -1);
 	ck_assert_int_eq(errno, EINVAL);
 	errno = 0;
 	ck_assert_int_eq(cm_legacy_import(NULL, len, 0, UINT64_MAX,
-					  mem_write, &m, NULL), -1);
+					  cm_test_write, &m, NULL), -1);
 	ck_assert_int_eq(errno, EINVAL);
 	errno = 0;
 	ck_assert_int_eq(cm_legacy_import(legacy, len, 0, UINT64_MAX, NULL,

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Helpers shared by the unit tests. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -33,7 +34,14 @@ struct test_node {
 
 void *cm_test_list_blob(size_t nodes, int mode, size_t *len)
 {
-	struct cm_attr *mem = cm_create(-1, 4096 + nodes * 32, MAP_PRIVATE, 0);
+	return cm_test_list_blob_flags(nodes, mode, 0, len);
+}
+
+void *cm_test_list_blob_flags(size_t nodes, int mode, int flags,
+			      size_t *len)
+{
+	struct cm_attr *mem = cm_create(-1, 4096 + nodes * 32, MAP_PRIVATE,
+					flags);
 	struct test_node *head = NULL, *n;
 	void *blob, *copy;
 
@@ -50,4 +58,32 @@ void *cm_test_list_blob(size_t nodes, int mode, size_t *len)
 	copy = cm_test_copy(blob, *len);
 	cm_delete(mem, CM_ERASE);
 	return copy;
+}
+
+struct cm_header cm_test_header(const void *blob, size_t len)
+{
+	struct cm_header h;
+	struct cm_error e;
+
+	ck_assert_msg(cm_header_read(blob, len, &h, &e) == 0, "%s",
+		      e.message);
+	return h;
+}
+
+int cm_test_write(void *ctx, const void *buf, size_t len)
+{
+	struct cm_test_sink *m = ctx;
+
+	if (++m->calls == m->fail_at) {
+		errno = m->fail_errno;
+		return -1;
+	}
+	if (m->len + len > m->cap) {
+		m->cap = (m->len + len) * 2;
+		m->p = realloc(m->p, m->cap);
+		ck_assert_ptr_nonnull(m->p);
+	}
+	memcpy(m->p + m->len, buf, len);
+	m->len += len;
+	return 0;
 }

@@ -23,14 +23,14 @@ TOOL_EXPORT const char *argp_program_bug_address = TOOL_BUG_ADDRESS;
 #define OUT_BUFFER 65536
 
 enum {
-	OPT_ABSOLUTE = 0x100, OPT_RELATIVE, OPT_REBASE, OPT_NO_CHECKSUM,
-	OPT_STRICT, OPT_FROM_LEGACY,
+	OPT_ABSOLUTE = 0x100, OPT_RELATIVE, OPT_REBASE, OPT_FROM_LEGACY,
 };
 
 struct opts {
 	const char *in, *out;
-	bool in_place, no_checksum, strict, legacy, rebase;
+	bool in_place, legacy, rebase;
 	int mode;		/* 0: keep the input's */
+	int flags;		/* cm_check flags */
 	uint64_t base;
 };
 
@@ -49,10 +49,7 @@ static const struct argp_option options[] = {
 	{ "from-legacy", OPT_FROM_LEGACY, NULL, 0,
 	  "IN is a blob written by the seed's original code", 2 },
 	{ NULL, 0, NULL, 0, "Verdict on IN:", 3 },
-	{ "no-checksum", OPT_NO_CHECKSUM, NULL, 0,
-	  "Skip the checksum of IN (trusted input)", 3 },
-	{ "strict", OPT_STRICT, NULL, 0,
-	  "With an object map, refuse pointers into no live object", 3 },
+	TOOL_CHECK_OPTIONS(3),
 	{ 0 }
 };
 
@@ -89,12 +86,6 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 			argp_error(state, "--rebase %s: the address must be a "
 				   "multiple of 4096 below 2^47", arg);
 		o->rebase = true;
-		break;
-	case OPT_NO_CHECKSUM:
-		o->no_checksum = true;
-		break;
-	case OPT_STRICT:
-		o->strict = true;
 		break;
 	case OPT_FROM_LEGACY:
 		o->legacy = true;
@@ -342,17 +333,12 @@ static bool same_file(const char *a, const char *b)
 static int convert(const struct opts *o, const struct tool_input *in,
 		   struct out_file *f, struct cm_error *err)
 {
-	int flags = 0;
 	uint64_t base = o->rebase ? o->base : UINT64_MAX;
 
-	if (o->no_checksum)
-		flags |= CM_CHECK_NO_CHECKSUM;
-	if (o->strict)
-		flags |= CM_CHECK_STRICT;
 	if (o->legacy)
 		return cm_legacy_import(in->data, in->len, o->mode, base,
 					out_write, f, err);
-	return cm_convert(in->data, in->len, o->mode, base, flags,
+	return cm_convert(in->data, in->len, o->mode, base, o->flags,
 			  out_write, f, err);
 }
 
@@ -369,18 +355,15 @@ int main(int argc, char **argv)
 	int status = TOOL_IO;
 
 	tool_init("cma-convert");
-	argp_parse(&argp, argc, argv, 0, NULL, &o);
+	tool_parse(&argp, argc, argv, &o, &o.flags);
 	target = o.in_place ? o.in : o.out;
 	if (!o.in_place && strcmp(o.in, "-") && same_file(o.in, o.out)) {
 		fprintf(stderr, "%s: -o %s names the input; use --in-place\n",
 			tool_prog, o.out);
 		return tool_finish(TOOL_USAGE);
 	}
-	if (tool_input_open(&in, o.in) < 0) {
-		tool_report_errno(strcmp(o.in, "-") ? o.in : "<stdin>",
-				  "cannot read", errno);
+	if (tool_input_open(&in, o.in, false) < 0)
 		return tool_finish(TOOL_IO);
-	}
 	if (o.rebase && in.len > REBASE_LIMIT - o.base) {
 		fprintf(stderr, "%s: --rebase 0x%" PRIx64 ": the blob (%zu "
 			"bytes) would end past 2^47\n", tool_prog, o.base,

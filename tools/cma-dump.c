@@ -19,15 +19,13 @@ TOOL_EXPORT const char *argp_program_bug_address = TOOL_BUG_ADDRESS;
 /* Defects kept for the JSON errors array: the verdict and where met. */
 #define MAX_ERRORS 4
 
-enum {
-	OPT_NO_CHECKSUM = 0x100, OPT_STRICT,
-	SHOW_HEADER = 1, SHOW_RELOCS = 2, SHOW_STATS = 4,
-};
+enum { SHOW_HEADER = 1, SHOW_RELOCS = 2, SHOW_STATS = 4 };
 
 struct opts {
 	const char *file;
 	unsigned show;		/* SHOW_* bits; 0: header and relocs */
-	bool json, hex, graph, no_checksum, strict;
+	bool json, hex, graph;
+	int flags;		/* cm_check flags */
 	bool limit_set;
 	uint64_t limit;
 	uint64_t hex_off, hex_len;
@@ -63,10 +61,7 @@ static const struct argp_option options[] = {
 	  "At most N table entries or objects, or N graph nodes "
 	  "(default: all entries, 1000 nodes)", 2 },
 	{ NULL, 0, NULL, 0, "Verdict:", 3 },
-	{ "no-checksum", OPT_NO_CHECKSUM, NULL, 0,
-	  "Skip the checksum (trusted input)", 3 },
-	{ "strict", OPT_STRICT, NULL, 0,
-	  "With an object map, refuse pointers into no live object", 3 },
+	TOOL_CHECK_OPTIONS(3),
 	{ 0 }
 };
 
@@ -124,12 +119,6 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		if (tool_parse_u64(arg, &o->limit))
 			argp_error(state, "invalid --limit: '%s'", arg);
 		o->limit_set = true;
-		break;
-	case OPT_NO_CHECKSUM:
-		o->no_checksum = true;
-		break;
-	case OPT_STRICT:
-		o->strict = true;
 		break;
 	case ARGP_KEY_ARG:
 		if (o->file)
@@ -220,7 +209,7 @@ static bool computed_checksum(struct dump *d, int status,
 {
 	struct cm_error e;
 
-	if (status == TOOL_OK && !d->o->no_checksum) {
+	if (status == TOOL_OK && !(d->o->flags & CM_CHECK_NO_CHECKSUM)) {
 		*sum = d->h.checksum;
 		return true;
 	}
@@ -285,7 +274,7 @@ static void text_header(struct dump *d, int status,
 		printf(", computed 0x%016" PRIx64 " (%s%s%s)\n", sum,
 		       sum == h->checksum ? "" : sgr(d, RED),
 		       sum == h->checksum ? "match" : "MISMATCH", r);
-	else if (d->o->no_checksum)
+	else if (d->o->flags & CM_CHECK_NO_CHECKSUM)
 		printf(", not computed (--no-checksum)\n");
 	else
 		printf(", not computed (the structure is defective)\n");
@@ -975,19 +964,12 @@ int main(int argc, char **argv)
 	struct opts o = { 0 };
 	struct dump d = { .o = &o };
 	struct cm_error verdict, herr;
-	int flags = 0, status;
+	int status;
 
 	tool_init("cma-dump");
-	argp_parse(&argp, argc, argv, 0, NULL, &o);
-	if (o.no_checksum)
-		flags |= CM_CHECK_NO_CHECKSUM;
-	if (o.strict)
-		flags |= CM_CHECK_STRICT;
-	if (tool_input_open(&d.in, o.file) < 0) {
-		tool_report_errno(strcmp(o.file, "-") ? o.file : "<stdin>",
-				  "cannot read", errno);
+	tool_parse(&argp, argc, argv, &o, &o.flags);
+	if (tool_input_open(&d.in, o.file, false) < 0)
 		return tool_finish(TOOL_IO);
-	}
 	if (o.hex && o.hex_off > d.in.len) {
 		fprintf(stderr, "%s: %s: --hex offset 0x%" PRIx64 " is past "
 			"the end (0x%zx)\n", tool_prog, d.in.name, o.hex_off,
@@ -996,7 +978,7 @@ int main(int argc, char **argv)
 		return tool_finish(TOOL_USAGE);
 	}
 	d.color = !o.json && tool_color(stdout);
-	status = tool_check(&d.in, flags, &verdict);
+	status = tool_check(&d.in, o.flags, &verdict);
 	if (status) {
 		tool_report(d.in.name, &verdict);
 		note_error(&d, &verdict);

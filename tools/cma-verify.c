@@ -12,10 +12,11 @@ TOOL_EXPORT const char *argp_program_version =
 	"cma-verify (libcma) " CMA_VERSION;
 TOOL_EXPORT const char *argp_program_bug_address = TOOL_BUG_ADDRESS;
 
-enum { OPT_MAX_ERRORS = 0x100, OPT_NO_CHECKSUM, OPT_STRICT };
+enum { OPT_MAX_ERRORS = 0x100 };
 
 struct opts {
-	bool quiet, json, all_errors, no_checksum, strict;
+	bool quiet, json, all_errors;
+	int flags;		/* cm_check flags */
 	size_t max_errors;
 	char **files;
 	int nfiles;
@@ -33,10 +34,7 @@ static const struct argp_option options[] = {
 	{ "max-errors", OPT_MAX_ERRORS, "N", 0,
 	  "Report at most N defects per file (implies --all-errors; "
 	  "0: no bound)", 2 },
-	{ "no-checksum", OPT_NO_CHECKSUM, NULL, 0,
-	  "Skip the checksum (trusted input)", 2 },
-	{ "strict", OPT_STRICT, NULL, 0,
-	  "With an object map, refuse pointers into no live object", 2 },
+	TOOL_CHECK_OPTIONS(2),
 	{ 0 }
 };
 
@@ -60,12 +58,6 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 			argp_error(state, "invalid --max-errors: '%s'", arg);
 		o->max_errors = (size_t)v;
 		o->all_errors = true;
-		break;
-	case OPT_NO_CHECKSUM:
-		o->no_checksum = true;
-		break;
-	case OPT_STRICT:
-		o->strict = true;
 		break;
 	case ARGP_KEY_ARGS:
 		o->files = state->argv + state->next;
@@ -173,21 +165,15 @@ static int verify_one(const struct opts *o, const char *path, bool first)
 {
 	struct verify_ctx v = { .o = o };
 	struct tool_input in;
-	int flags = 0, st, saved;
+	int st, saved, rc;
 
-	if (o->no_checksum)
-		flags |= CM_CHECK_NO_CHECKSUM;
-	if (o->strict)
-		flags |= CM_CHECK_STRICT;
+	rc = tool_input_open(&in, path, o->quiet);
+	saved = errno;
 	if (o->json) {
 		fputs(first ? "\n  {\"file\": " : ",\n  {\"file\": ", stdout);
-		tool_json_string(stdout, strcmp(path, "-") ? path : "<stdin>");
+		tool_json_string(stdout, in.name);
 	}
-	if (tool_input_open(&in, path) < 0) {
-		saved = errno;
-		if (!o->quiet)
-			tool_report_errno(strcmp(path, "-") ? path : "<stdin>",
-					  "cannot read", saved);
+	if (rc < 0) {
 		if (o->json) {
 			fputs(", \"valid\": false, \"status\": 3, "
 			      "\"io_error\": ", stdout);
@@ -203,7 +189,7 @@ static int verify_one(const struct opts *o, const char *path, bool first)
 	v.name = in.name;
 	if (o->json)
 		fputs(", \"errors\": [", stdout);
-	st = run_check(&v, &in, flags);
+	st = run_check(&v, &in, o->flags);
 	if (o->json) {
 		fputs(v.nerrors ? "\n   ]" : "]", stdout);
 		printf(", \"valid\": %s, \"status\": %d, \"io_error\": null",
@@ -234,7 +220,7 @@ int main(int argc, char **argv)
 	int status = TOOL_OK;
 
 	tool_init("cma-verify");
-	argp_parse(&argp, argc, argv, 0, NULL, &o);
+	tool_parse(&argp, argc, argv, &o, &o.flags);
 	if (o.quiet)
 		o.json = false;
 	if (o.json)

@@ -105,7 +105,7 @@ fail:
 	return -1;
 }
 
-int tool_input_open(struct tool_input *in, const char *path)
+static int input_open(struct tool_input *in, const char *path)
 {
 	struct stat st;
 	int fd = STDIN_FILENO, ret = -1, saved;
@@ -152,12 +152,54 @@ out:
 	return ret;
 }
 
+int tool_input_open(struct tool_input *in, const char *path, bool quiet)
+{
+	if (input_open(in, path) == 0)
+		return 0;
+	if (!quiet) {
+		int saved = errno;
+
+		tool_report_errno(in->name, "cannot read", saved);
+		errno = saved;
+	}
+	return -1;
+}
+
 void tool_input_close(struct tool_input *in)
 {
 	if (in->map)
 		munmap(in->map, in->map_len);
 	free(in->heap);
 	memset(in, 0, sizeof *in);
+}
+
+/* The tool's own parser and where the check flags go, for parse_opt(). */
+static argp_parser_t tool_parser;
+static int *check_flags;
+
+static error_t parse_opt(int key, char *arg, struct argp_state *state)
+{
+	switch (key) {
+	case TOOL_OPT_NO_CHECKSUM:
+		*check_flags |= CM_CHECK_NO_CHECKSUM;
+		return 0;
+	case TOOL_OPT_STRICT:
+		*check_flags |= CM_CHECK_STRICT;
+		return 0;
+	default:
+		return tool_parser(key, arg, state);
+	}
+}
+
+void tool_parse(const struct argp *argp, int argc, char **argv, void *input,
+		int *flags)
+{
+	struct argp a = *argp;
+
+	tool_parser = argp->parser;
+	check_flags = flags;
+	a.parser = parse_opt;
+	argp_parse(&a, argc, argv, 0, NULL, input);
 }
 
 int tool_status_of(int code)

@@ -3,6 +3,7 @@
 #ifndef TOOL_COMMON_H
 #define TOOL_COMMON_H
 
+#include <argp.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -46,11 +47,32 @@ struct tool_input {
 void tool_init(const char *prog);
 
 /*
- * Open `path` ("-" is stdin) and map or read it whole.
- * @return 0; -1 with errno (the caller reports it: exit status 3).
+ * Open `path` ("-" is stdin) and map or read it whole. in->name is set
+ * even on failure. Unless `quiet`, a failure is reported on stderr as
+ * "PROG: FILE: cannot read: why".
+ * @return 0; -1 with errno (exit status 3).
  */
-int tool_input_open(struct tool_input *in, const char *path);
+int tool_input_open(struct tool_input *in, const char *path, bool quiet);
 void tool_input_close(struct tool_input *in);
+
+/*
+ * The options that judge the input, the same in every tool: argp_option
+ * entries for help group `group`, parsed by tool_parse().
+ */
+enum { TOOL_OPT_NO_CHECKSUM = 0x200, TOOL_OPT_STRICT };
+#define TOOL_CHECK_OPTIONS(group)					\
+	{ "no-checksum", TOOL_OPT_NO_CHECKSUM, NULL, 0,			\
+	  "Skip the checksum (trusted input)", group },			\
+	{ "strict", TOOL_OPT_STRICT, NULL, 0,				\
+	  "With an object map, refuse pointers into no live object", group }
+
+/*
+ * argp_parse() the command line for `argp`, whose parser sees `input`;
+ * TOOL_CHECK_OPTIONS are parsed here, their cm_check() flags added to
+ * *flags. Usage errors exit with status 2.
+ */
+void tool_parse(const struct argp *argp, int argc, char **argv, void *input,
+		int *flags);
 
 /*
  * The verdict on a blob, exactly as cma-verify gives it: cm_check() with

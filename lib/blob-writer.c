@@ -1,0 +1,264 @@
+/* SPDX-License-Identifier: MIT */
+/* The streaming two-pass writer behind cm_convert and cm_legacy_import. */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "cma-private.h"
+
+/*
+ * Output goes through a buffer this big; every data chunk fits in it. A
+ * multiple of 8, so data chunks cut between slots, never through one.
+ */
+#define SINK_SIZE (64 * 1024)
+/* Slot offsets asked of the source per call. */
+#define SLOT_BATCH 1024
+/* The same, for sizing a table: a stack buffer. */
+#define SIZE_BATCH 256
+
+/*
+ * A buffered sink: the checksum pass feeds the hash, the write pass the
+ * caller's writer. Both passes produce the same bytes, except that the
+ * checksum pass writes base 0 and checksum 0: the normalised image the
+ * format hashes (a slot holds value - base, the header base 0).
+ */
+struct sink {
+	uint8_t *buf;		/* SINK_SIZE bytes */
+	size_t fill;
+	uint64_t *slots;	/* SLOT_BATCH entries */
+	struct cm_hash *hash;	/* set during the checksum pass */
+	cm_write_fn write;
+	void *ctx;
+};
+
+static int sink_flush(struct sink *s)
+{
+	if (s->fill == 0)
+		return 0;
+	if (s->hash) {
+		cm_hash_raw(s->hash, s->buf, s->fill);
+	} else {
+		errno = 0;
+		if (s->write(s->ctx, s->buf, s->fill)) {
+			/* A writer that forgot errno still stops us cleanly. */
+			if (errno == 0)
+				errno = EIO;
+			return -1;
+		}
+	}
+	s->fill = 0;
+	return 0;
+}
+
+/* n contiguous bytes (n <= SINK_SIZE) at the end of the buffer. */
+static uint8_t *sink_room(struct sink *s, size_t n)
+{
+	uint8_t *p;
+
+	if (SINK_SIZE - s->fill < n && sink_flush(s))
+		return NULL;
+	p = s->buf + s->fill;
+	s->fill += n;
+	return p;
+}
+
+static int sink_put(struct sink *s, const uint8_t *p, uint64_t n)
+{
+	while (n) {
+		size_t piece = n < SINK_SIZE ? n : SINK_SIZE;
+		uint8_t *w = sink_room(s, piece);
+
+		if (!w)
+			return -1;
+		memcpy(w, p, piece);
+		p += piece;
+		n -= piece;
+	}
+	return 0;
+}
+
+static int sink_zero(struct sink *s, uint64_t n)
+{
+	uint8_t *w = sink_room(s, n);
+
+	if (!w)
+		return -1;
+	memset(w, 0, n);
+	return 0;
+}
+
+int cm_blob_table_size(const struct cm_header *h,
+		       const struct cm_blob_source *src, uint64_t *size,
+		       struct cm_error *err)
+{
+	uint64_t slots[SIZE_BATCH], prev = 0, total = 0;
+	uint8_t tmp[10];
+	ssize_t k;
+
+	if (h->mode == CM_ABSOLUTE_OFFSET) {
+		*size = 8 * h->pointer_count;
+		return 0;
+	}
+	src->start(src->ctx);
+	while ((k = src->next(src->ctx, slots, SIZE_BATCH, UINT64_MAX,
+			      err)) > 0) {
+		for (ssize_t i = 0; i < k; i++) {
+			total += cm_vlq_encode((slots[i] - prev) / 8, tmp);
+			prev = slots[i];
+		}
+	}
+	if (k < 0)
+		return -1;
+	*size = total;
+	return 0;
+}
+
+/* The data [header_size, data_end), each slot's value plus `shift`. */
+static int emit_data(const struct cm_header *h,
+		     const struct cm_blob_source *src, uint64_t shift,
+		     struct sink *s, struct cm_error *err)
+{
+	uint64_t off = h->header_size;
+
+	src->start(src->ctx);
+	while (off < h->data_end) {
+		uint64_t left = h->data_end - off;
+		size_t n = left < SINK_SIZE ? left : SINK_SIZE;
+		uint8_t *w;
+		ssize_t k;
+
+		if (sink_flush(s))
+			return -1;
+		w = sink_room(s, n);
+		memcpy(w, src->data + (off - h->header_size), n);
+		/* off is 8-aligned and so is off + n unless at the data end:
+		 * a slot below the limit lies wholly in the chunk. */
+		while ((k = src->next(src->ctx, s->slots, SLOT_BATCH, off + n,
+				      err)) > 0) {
+			for (ssize_t i = 0; i < k; i++) {
+				uint8_t *p = w + (s->slots[i] - off);
+
+				cm_store64(p, cm_load64(p) + shift);
+			}
+		}
+		if (k < 0)
+			return -1;
+		off += n;
+	}
+	return 0;
+}
+
+static int emit_table(const struct cm_header *h,
+		      const struct cm_blob_source *src, struct sink *s,
+		      struct cm_error *err)
+{
+	uint64_t prev = 0;
+	ssize_t k;
+
+	src->start(src->ctx);
+	while ((k = src->next(src->ctx, s->slots, SLOT_BATCH, UINT64_MAX,
+			      err)) > 0) {
+		for (ssize_t i = 0; i < k; i++) {
+			uint64_t slot = s->slots[i];
+			uint8_t *w = sink_room(s, 10);
+
+			if (!w)
+				return -1;
+			if (h->mode == CM_ABSOLUTE_OFFSET) {
+				cm_store64(w, slot);
+				s->fill -= 2;
+			} else {
+				s->fill -= 10 - cm_vlq_encode((slot - prev) / 8,
+							      w);
+			}
+			prev = slot;
+		}
+	}
+	return k < 0 ? -1 : 0;
+}
+
+/* Everything after the header: data, padding, table, sections. */
+static int emit_body(const struct cm_header *h,
+		     const struct cm_blob_source *src, uint64_t shift,
+		     struct sink *s, struct cm_error *err)
+{
+	uint64_t table_end = h->table_offset + h->table_size;
+
+	if (emit_data(h, src, shift, s, err)
+	    || sink_zero(s, h->table_offset - h->data_end)
+	    || emit_table(h, src, s, err))
+		return -1;
+	if (h->sections_size
+	    && (sink_zero(s, h->sections_offset - table_end)
+		|| sink_put(s, src->sections, h->sections_size)))
+		return -1;
+	return sink_flush(s);
+}
+
+/*
+ * The checksum of the output. The hash takes the header last (as
+ * cm_checksum_compute does), normalised: base and checksum fields as 0,
+ * slots as value - base, hence the body emitted for base 0.
+ */
+static int checksum(struct cm_header *h, const struct cm_blob_source *src,
+		    struct sink *s, struct cm_error *err)
+{
+	uint8_t header[CM_HEADER_SIZE];
+
+	if (emit_body(h, src, src->rebase, s, err))
+		return -1;
+	cm_header_encode(h, header);
+	cm_hash_header(s->hash, header, CM_HEADER_SIZE);
+	if (h->header_size > CM_HEADER_SIZE)
+		cm_hash_raw(s->hash, src->header_tail,
+			    h->header_size - CM_HEADER_SIZE);
+	h->checksum = cm_hash_digest(s->hash);
+	return 0;
+}
+
+static int emit(const struct cm_header *h, const struct cm_blob_source *src,
+		struct sink *s, struct cm_error *err)
+{
+	uint8_t *w = sink_room(s, CM_HEADER_SIZE);
+
+	if (!w)
+		return -1;
+	cm_header_encode(h, w);
+	if (h->header_size > CM_HEADER_SIZE
+	    && sink_put(s, src->header_tail, h->header_size - CM_HEADER_SIZE))
+		return -1;
+	return emit_body(h, src, src->rebase + h->base, s, err);
+}
+
+/*
+ * Two passes over the source, constant memory: the first hashes the output
+ * (the checksum sits in the header, which is written first), the second
+ * writes it.
+ */
+int cm_blob_write(struct cm_header *h, const struct cm_blob_source *src,
+		  cm_write_fn write, void *ctx, struct cm_error *err)
+{
+	struct sink s = { .write = write, .ctx = ctx };
+	uint8_t *mem = malloc(SINK_SIZE + SLOT_BATCH * sizeof(uint64_t));
+	int ret = -1, saved;
+
+	s.hash = cm_hash_new();
+	if (!mem || !s.hash) {
+		errno = ENOMEM;
+		goto out;
+	}
+	s.buf = mem;
+	s.slots = (uint64_t *)(mem + SINK_SIZE);
+	if (checksum(h, src, &s, err))
+		goto out;
+	cm_hash_free(s.hash);
+	s.hash = NULL;
+	if (emit(h, src, &s, err))
+		goto out;
+	ret = 0;
+out:
+	saved = errno;
+	cm_hash_free(s.hash);
+	free(mem);
+	errno = saved;
+	return ret;
+}

@@ -308,7 +308,11 @@ struct cm_header {
 int cm_header_read(const void *blob, size_t len, struct cm_header *h,
 		   struct cm_error *err);
 
-/* The blob's checksum as computed now (the stored field is not used). */
+/*
+ * The blob's checksum as computed now (the stored field is not used). `h`
+ * must be what cm_header_read() accepted for this blob: the function trusts
+ * its fields for every bound. @return the checksum; 0 when out of memory.
+ */
 uint64_t cm_checksum_compute(const void *blob, const struct cm_header *h);
 
 /* One relocation table entry. */

@@ -283,14 +283,30 @@ static bool hash_chunk_copy(struct walk *w, struct cm_hash *hash,
 			    size_t n, uint64_t first)
 {
 	_Alignas(64) uint8_t buf[WALK_CHUNK];
+	const struct cm_header *h = w->h;
+	uint64_t lo = h->base + h->header_size;
+	uint64_t span = h->data_end - h->header_size;
+	size_t i = 0;
 
 	memcpy(buf, w->blob + off, end - off);
-	if (check_slots(w, buf, off, slots, n, first))
-		return true;
-	for (size_t i = 0; i < n; i++) {
-		uint8_t *p = buf + (slots[i] - off);
+	/* The common case: check and normalise in one loop. */
+	if (!w->map.pairs)
+		for (; i < n; i++) {
+			uint8_t *p = buf + (slots[i] - off);
+			uint64_t v = cm_load64(p);
 
-		cm_store64(p, cm_load64(p) - w->h->base);
+			if (v - lo > span)
+				break;
+			cm_store64(p, v - h->base);
+		}
+	if (i < n) {	/* a defect, or an object map: the full checks */
+		if (check_slots(w, buf, off, slots + i, n - i, first + i))
+			return true;
+		for (; i < n; i++) {
+			uint8_t *p = buf + (slots[i] - off);
+
+			cm_store64(p, cm_load64(p) - h->base);
+		}
 	}
 	cm_hash_raw(hash, buf, end - off);
 	return false;

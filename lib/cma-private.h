@@ -161,14 +161,14 @@ int cm_walk(const uint8_t *blob, uint8_t *wblob, const struct cm_header *h,
 /* ---- blob writer (blob-writer.c): cm_convert, cm_legacy_import ---- */
 
 /*
- * What a v1 blob is written from. Offsets are the output's. The slots come
- * from a cursor that start() rewinds; the writer walks them three times.
+ * What a v1 blob is written from, in the output's offsets. The slots come
+ * from a cursor; start() rewinds it before each walk (up to five).
  */
 struct cm_blob_source {
-	const uint8_t *header_tail;	/* bytes [CM_HEADER_SIZE, header_size) */
-	const uint8_t *data;		/* bytes [header_size, data_end) */
+	const uint8_t *header_tail;	/* [CM_HEADER_SIZE, header_size) */
+	const uint8_t *data;		/* [header_size, data_end) */
 	const uint8_t *sections;	/* sections_size bytes */
-	uint64_t rebase;		/* slot value + rebase: value for base 0 */
+	uint64_t rebase;		/* value + rebase: value at base 0 */
 	void (*start)(void *ctx);
 	/*
 	 * Up to `max` slot offsets below `limit`, ascending, into slots[].

@@ -108,6 +108,7 @@ static size_t fast_run(struct cm_table_cursor *c, uint64_t *slots,
 			    || ((x - 0x0101010101010101ULL) & ~x
 				& 0x8080808080808080ULL))
 				break;
+#pragma GCC unroll 8
 			for (int k = 0; k < 8; k++) {
 				s += ((x >> (8 * k)) & 0xff) * 8;
 				slots[n + (size_t)k] = s;

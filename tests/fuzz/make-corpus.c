@@ -31,6 +31,7 @@ static const char *const target_names[] = {
 static const char *outdir;
 static int failures;
 
+__attribute__((noreturn, format(printf, 1, 2)))
 static void die(const char *fmt, ...)
 {
 	va_list ap;

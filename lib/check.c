@@ -327,10 +327,6 @@ static bool walk_data(struct walk *w, struct cm_hash *hash,
 		struct cm_error e;
 		ssize_t n;
 
-		/* The next chunk streams in while this one is checked. */
-		for (uint64_t p = end; p < end + WALK_CHUNK && p < h->table_offset;
-		     p += 64)
-			__builtin_prefetch(w->blob + p);
 		n = cm_table_next(&c, slots, WALK_SLOTS, end, &e);
 		if (n < 0)
 			return defect(w, &e), true;

@@ -72,31 +72,38 @@ static int emit(struct sealer *s, const uint64_t *slots, size_t n)
 	return 0;
 }
 
-/* Recorded slots in [off, end) that hold a pointer, each checked. */
+/*
+ * Copy the data [off, end) into buf, each recorded slot that holds a
+ * pointer checked and normalised (base 0) for the hash; their offsets into
+ * slots[]. One read of the arena: the rest happens in cache.
+ */
 static ssize_t gather(const struct cm_attr *mem, uint64_t off, uint64_t end,
-		      uint64_t *slots)
+		      uint8_t *buf, uint64_t *slots)
 {
-	uint64_t lo = (uintptr_t)mem->base + CM_HEADER_SIZE;
-	uint64_t hi = (uintptr_t)mem->base + mem->extent;
+	uint64_t base = (uintptr_t)mem->base;
+	uint64_t lo = base + CM_HEADER_SIZE, span = mem->extent - CM_HEADER_SIZE;
 	size_t n = 0;
 
+	memcpy(buf, mem->base + off, end - off);
 	for (uint64_t w = off / 512; w * 512 < end; w++) {
 		uint64_t bits = mem->slots[w];
 
 		while (bits) {
 			uint64_t s = (w * 64 + __builtin_ctzll(bits)) * 8;
+			uint8_t *p = buf + (s - off);
 			uint64_t v;
 
 			bits &= bits - 1;
 			if (s < off || s >= end)
 				continue;
-			v = cm_load64(mem->base + s);
+			v = cm_load64(p);
 			if (!v)
 				continue;	/* NULL: not listed */
-			if (v < lo || v > hi) {
+			if (v - lo > span) {
 				errno = EINVAL;	/* could never relocate */
 				return -1;
 			}
+			cm_store64(p, v - base);
 			slots[n++] = s;
 		}
 	}
@@ -105,6 +112,7 @@ static ssize_t gather(const struct cm_attr *mem, uint64_t off, uint64_t end,
 
 static int write_table(struct sealer *s, struct cm_hash *hash)
 {
+	_Alignas(64) uint8_t buf[SEAL_CHUNK];
 	struct cm_attr *mem = s->mem;
 	uint64_t slots[SEAL_SLOTS];
 
@@ -112,18 +120,11 @@ static int write_table(struct sealer *s, struct cm_hash *hash)
 	     off += SEAL_CHUNK) {
 		uint64_t end = off + SEAL_CHUNK < mem->extent
 			       ? off + SEAL_CHUNK : mem->extent;
-		ssize_t n;
-
-		/* The next chunk streams in while this one is sealed. */
-		for (uint64_t p = end; p < end + SEAL_CHUNK && p < mem->extent;
-		     p += 64)
-			__builtin_prefetch(mem->base + p);
-		n = gather(mem, off, end, slots);
+		ssize_t n = gather(mem, off, end, buf, slots);
 
 		if (n < 0)
 			return -1;
-		cm_hash_data(hash, mem->base, off, end - off, slots, (size_t)n,
-			     (uintptr_t)mem->base);
+		cm_hash_raw(hash, buf, end - off);
 		if (emit(s, slots, (size_t)n))
 			return -1;
 	}

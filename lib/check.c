@@ -262,8 +262,10 @@ static size_t relocate_chunk(struct walk *w, struct cm_hash *hash,
 	for (i = 0; i < n; i++) {
 		uint64_t v = cm_load64(b + slots[i]);
 
-		/* Ahead of the hardware prefetcher, which stops at 4 KiB. */
-		__builtin_prefetch(b + slots[i] + 2048, 1);
+		/* Ahead of the hardware prefetcher, which stops at 4 KiB;
+		 * never past the data. */
+		__builtin_prefetch(b + (slots[i] + 2048 < h->data_end
+					? slots[i] + 2048 : slots[i]), 1);
 		if (v - lo > span)
 			break;
 		cm_store64(b + slots[i], v + first);

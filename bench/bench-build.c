@@ -305,6 +305,7 @@ int bench_child(const char *what, enum workload_kind k, size_t nodes, int fd)
 		free_malloc(k, nodes, &l, root);
 		if (build_malloc(k, nodes, &l, &root, &warm))
 			goto out;
+		free_malloc(k, nodes, &l, root);
 	}
 	if (dprintf(fd, "%llu %llu %llu %llu\n", (unsigned long long)ns,
 		    (unsigned long long)warm,

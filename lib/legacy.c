@@ -333,7 +333,7 @@ CM_API int cm_legacy_import(const void *legacy, size_t len, int mode,
 	struct legacy l = { .p = legacy, .len = len };
 	struct cursor c = { .l = &l };
 	struct cm_blob_source src = {
-		.data = l.p + 8,
+		.data = legacy && len >= 8 ? l.p + 8 : l.p,	/* checked below */
 		.start = cursor_start, .next = cursor_next, .ctx = &c,
 	};
 	struct cm_header h = {

@@ -90,12 +90,13 @@ static ssize_t gather(const struct cm_attr *mem, uint64_t off, uint64_t end,
 
 		while (bits) {
 			uint64_t s = (w * 64 + __builtin_ctzll(bits)) * 8;
-			uint8_t *p = buf + (s - off);
+			uint8_t *p;
 			uint64_t v;
 
 			bits &= bits - 1;
 			if (s < off || s >= end)
 				continue;
+			p = buf + (s - off);
 			v = cm_load64(p);
 			if (!v)
 				continue;	/* NULL: not listed */

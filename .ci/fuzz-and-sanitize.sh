@@ -8,7 +8,6 @@
 # of the build directories, default build-ci), FUZZ_TARGETS (default all),
 # STAGES (default "sanitize fuzz valgrind").
 set -eu
-cd "$(dirname "$0")/.."
 
 FUZZ_SECONDS=${FUZZ_SECONDS:-45}
 PREFIX=${CMA_CI_BUILD:-build-ci}
@@ -20,8 +19,7 @@ VALGRIND=(valgrind -q --error-exitcode=99 --leak-check=full
 	'--show-leak-kinds=definite,indirect')
 status=0
 started=$SECONDS
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+work=
 
 stage() {	# NAME PASSED FAILED
 	echo "stage $1: $2 passed, $3 failed ($((SECONDS - started)) s)"
@@ -38,6 +36,19 @@ meson_counts() {
 	fail=$(sed -n -E 's/^(Fail|Timeout|Unexpected Pass): *([0-9]+).*/\2/p' \
 		"$log" | awk '{ s += $1 } END { print s + 0 }')
 	echo "${ok:-0} ${fail:-0}"
+}
+
+# Add a meson test log's counts to the caller's ok and fail; a run that ran
+# nothing counts as a failure.
+add_counts() {
+	local o n
+	read -r o n < <(meson_counts "$1")
+	if [ "$o" -eq 0 ] && [ "$n" -eq 0 ]; then
+		n=1
+	fi
+	[ "$n" -eq 0 ] || tail -n 40 "$1"
+	ok=$((ok + o))
+	fail=$((fail + n))
 }
 
 setup() {	# DIR ARGS...: configure once, reconfigure afterwards
@@ -94,10 +105,9 @@ stage_sanitize() {
 		>"$log" 2>&1 || true
 	sed -n '/^Summary of Failures:/,/^Ok:/p' "$log" | grep -v '^Ok:' ||
 		true
-	read -r ok fail < <(meson_counts "$log")
-	if [ "$ok" -eq 0 ] && [ "$fail" -eq 0 ]; then
-		fail=1
-	fi
+	ok=0
+	fail=0
+	add_counts "$log"
 	echo "sanitize: full log in $dir/meson-logs/testlog.txt"
 	stage sanitize "$ok" "$fail"
 }
@@ -149,7 +159,7 @@ stage_fuzz() {
 
 # The tools under memcheck: the CLI suite, then hostile inputs directly.
 stage_valgrind() {
-	local dir=$PREFIX-valgrind ok=0 fail=0 tools c inputs f o n
+	local dir=$PREFIX-valgrind ok=0 fail=0 tools c inputs f
 
 	vrun() {	# NAME COMMAND...: memcheck errors or a crash fail it
 		local name=$1 rc=0
@@ -176,17 +186,15 @@ stage_valgrind() {
 		CMA_TOOL_WRAPPER="${VALGRIND[*]}" meson test -C "$dir" \
 			--suite cli --print-errorlogs >"$work/cli.log" 2>&1 ||
 			true
-		read -r o n < <(meson_counts "$work/cli.log")
-		if [ "$o" -eq 0 ] && [ "$n" -eq 0 ]; then
-			n=1
-		fi
-		[ "$n" -eq 0 ] || tail -n 40 "$work/cli.log"
-		ok=$((ok + o))
-		fail=$((fail + n))
+		add_counts "$work/cli.log"
 	else
 		echo "valgrind: tests/cli has no CMA_TOOL_WRAPPER hook;" \
 			"the tools run on the corpus only"
 	fi
+	# Every corpus and regression input through every target.
+	meson test -C "$dir" --setup=valgrind --suite fuzz-replay \
+		--print-errorlogs >"$work/replay.log" 2>&1 || true
+	add_counts "$work/replay.log"
 	# Hostile input: the defective seeds, one valid blob of each shape
 	# the dump draws differently, and every regression input.
 	c=tests/fuzz/corpus/fuzz-dump
@@ -221,14 +229,23 @@ wanted() {	# is stage $1 in STAGES?
 	esac
 }
 
-stage_toolchain
-if wanted sanitize; then
-	stage_sanitize
-fi
-if wanted fuzz; then
-	stage_fuzz
-fi
-if wanted valgrind; then
-	stage_valgrind
-fi
-exit $status
+# All in one function, read whole before it runs: editing this file during a
+# run cannot change what the run does.
+main() {
+	cd "$(dirname "$0")/.."
+	work=$(mktemp -d)
+	trap 'rm -rf "$work"' EXIT
+	stage_toolchain
+	if wanted sanitize; then
+		stage_sanitize
+	fi
+	if wanted fuzz; then
+		stage_fuzz
+	fi
+	if wanted valgrind; then
+		stage_valgrind
+	fi
+	exit $status
+}
+
+main "$@"

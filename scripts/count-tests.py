@@ -15,7 +15,7 @@ def count(path):
     with open(path) as f:
         for line in f:
             t = json.loads(line)
-            out = t.get("stdo", "") or ""
+            out = (t.get("stdout") or "") + (t.get("stderr") or "") + (t.get("stdo") or "")
             ok = t.get("result") in ("OK", "EXPECTEDFAIL", "SKIP")
             m = CHECK.findall(out)
             p = PLAIN.findall(out)

@@ -147,7 +147,7 @@ static const struct argp_option options[] = {
 static int parse_long(const char *s, long lo, long hi, long *out)
 {
 	char *end;
-	long v;
+	long v = 0;
 
 	errno = 0;
 	v = strtol(s, &end, 10);
@@ -161,7 +161,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 {
 	struct args *a = state->input;
 	char *end;
-	long v;
+	long v = 0;
 
 	switch (key) {
 	case OPT_SCALE:

@@ -4,12 +4,12 @@
 # tools under valgrind. Each stage ends with "stage NAME: N passed, N
 # failed"; the exit status is non-zero when any stage failed.
 #
-# Environment: FUZZ_SECONDS (per target, default 45), CMA_CI_BUILD (prefix
+# Environment: FUZZ_SECONDS (per target, default 60), CMA_CI_BUILD (prefix
 # of the build directories, default build-ci), FUZZ_TARGETS (default all),
 # STAGES (default "sanitize fuzz valgrind").
 set -eu
 
-FUZZ_SECONDS=${FUZZ_SECONDS:-45}
+FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 PREFIX=${CMA_CI_BUILD:-build-ci}
 TARGETS=${FUZZ_TARGETS:-check deserialize convert legacy differential dump}
 STAGES=${STAGES:-sanitize fuzz valgrind}
@@ -51,18 +51,27 @@ add_counts() {
 	fail=$((fail + n))
 }
 
+# Setup and build logs go to $PREFIX-logs/ (ignored like every build*/).
 setup() {	# DIR ARGS...: configure once, reconfigure afterwards
-	local dir=$1
+	local dir=$1 log
 	shift
+	mkdir -p "$PREFIX-logs"
+	log=$PREFIX-logs/${dir##*/}.setup.log
 	if [ -f "$dir/build.ninja" ]; then
-		meson setup --reconfigure "$dir" "$@" >"$dir.setup.log" 2>&1
+		meson setup --reconfigure "$dir" "$@" >"$log" 2>&1
 	else
-		meson setup "$dir" "$@" >"$dir.setup.log" 2>&1
+		meson setup "$dir" "$@" >"$log" 2>&1
 	fi
 }
 
+build() {	# DIR [TARGETS...]
+	local dir=$1
+	ninja -C "$@" >"$PREFIX-logs/${dir##*/}.build.log" 2>&1
+}
+
 show_logs() {	# DIR: why a build failed
-	tail -n 30 "$1.setup.log" "$1.build.log" 2>/dev/null || true
+	tail -n 30 "$PREFIX-logs/${1##*/}.setup.log" \
+		"$PREFIX-logs/${1##*/}.build.log" 2>/dev/null || true
 }
 
 stage_toolchain() {
@@ -92,7 +101,7 @@ stage_sanitize() {
 	local dir=$PREFIX-asan log=$work/asan.log ok fail
 	if ! CC=clang setup "$dir" -Db_sanitize=address,undefined \
 		-Db_lundef=false -Dwerror=true ||
-	   ! ninja -C "$dir" >"$dir.build.log" 2>&1; then
+	   ! build "$dir"; then
 		show_logs "$dir"
 		stage sanitize 0 1
 		return
@@ -118,8 +127,7 @@ stage_fuzz() {
 	local ok=0 fail=0 total=0 targets regress=() t flog r runs
 	read -r -a targets <<<"$TARGETS"
 	if ! CC=clang setup "$dir" -Dfuzz=true -Dwerror=true ||
-	   ! ninja -C "$dir" "${targets[@]/#/tests/fuzz/fuzz-}" \
-		>"$dir.build.log" 2>&1; then
+	   ! build "$dir" "${targets[@]/#/tests/fuzz/fuzz-}"; then
 		show_logs "$dir"
 		stage fuzz 0 1
 		return
@@ -176,7 +184,7 @@ stage_valgrind() {
 	}
 
 	if ! setup "$dir" -Dwerror=true --buildtype=debug ||
-	   ! ninja -C "$dir" >"$dir.build.log" 2>&1; then
+	   ! build "$dir"; then
 		show_logs "$dir"
 		stage valgrind 0 1
 		return

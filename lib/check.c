@@ -183,13 +183,8 @@ static bool check_slots(struct walk *w, const uint8_t *view, uint64_t view_off,
 		uint64_t t = v - h->base;
 		uint64_t index = first_index + i;
 
-		if (__builtin_expect(v == 0 || v < h->base
-				     || t < h->header_size || t > h->data_end,
-				     0)) {
-			cm_fail(&e, CM_E_POINTER, slots[i], index,
-				"relocation %llu points outside the data "
-				"(0x%llx)", (unsigned long long)index,
-				(unsigned long long)v);
+		if (__builtin_expect(!cm_value_ok(h, v), 0)) {
+			cm_fail_pointer(&e, slots[i], index, v);
 			if (defect(w, &e))
 				return true;
 			continue;

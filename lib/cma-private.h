@@ -81,6 +81,17 @@ static inline void cm_store32(void *p, uint32_t v) { memcpy(p, &v, 4); }
 int cm_fail(struct cm_error *err, int code, uint64_t offset, uint64_t index,
 	    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
+/* A listed slot's value is base + t, header_size <= t <= data_end (NULL and
+ * anything below base wrap high and fail the one compare). */
+static inline bool cm_value_ok(const struct cm_header *h, uint64_t v)
+{
+	return v - (h->base + h->header_size) <= h->data_end - h->header_size;
+}
+
+/* cm_fail() for a slot whose value fails cm_value_ok(). */
+int cm_fail_pointer(struct cm_error *err, uint64_t slot, uint64_t index,
+		    uint64_t value);
+
 /* ---- VLQ, unsigned LEB128 (vlq.c) ---- */
 
 /* Encode v; return the byte count (1 to 10). */

@@ -55,3 +55,11 @@ int cm_fail(struct cm_error *err, int code, uint64_t offset, uint64_t index,
 	errno = EBADMSG;
 	return -1;
 }
+
+int cm_fail_pointer(struct cm_error *err, uint64_t slot, uint64_t index,
+		    uint64_t value)
+{
+	return cm_fail(err, CM_E_POINTER, slot, index,
+		       "relocation %llu points outside the data (0x%llx)",
+		       (unsigned long long)index, (unsigned long long)value);
+}

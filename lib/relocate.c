@@ -101,17 +101,12 @@ static void *relocate_part(void *arg)
 		if (n <= 0 || slots[0] < pt->from)
 			goto fail;
 		for (ssize_t i = 0; i < n; i++) {
-			uint8_t *p = pt->blob + slots[i];
-			uint64_t v = cm_load64(p), t = v - h->base;
+			uint64_t v = cm_load64(pt->blob + slots[i]);
 
-			if (v == 0 || v < h->base || t < h->header_size
-			    || t > h->data_end) {
-				cm_fail(&pt->err, CM_E_POINTER, slots[i],
-					c.index - n + i,
-					"relocation %llu points outside the "
-					"data (0x%llx)",
-					(unsigned long long)(c.index - n + i),
-					(unsigned long long)v);
+			if (!cm_value_ok(h, v)) {
+				cm_fail_pointer(&pt->err, slots[i],
+						c.index - (uint64_t)n
+						+ (uint64_t)i, v);
 				goto fail;
 			}
 		}

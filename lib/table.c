@@ -222,7 +222,7 @@ CM_API int cm_reloc_next(struct cm_reloc_iter *it, struct cm_reloc *r,
 		.end = it->limit, .index = it->index, .prev = it->prev,
 	};
 	const struct cm_header *h = &it->h;
-	uint64_t slot, at = it->pos, target;
+	uint64_t slot, at = it->pos;
 	ssize_t n;
 
 	if (!r) {
@@ -242,17 +242,12 @@ CM_API int cm_reloc_next(struct cm_reloc_iter *it, struct cm_reloc *r,
 	r->encoded_len = (uint32_t)(c.pos - at);
 	memcpy(r->encoded, it->blob + at, r->encoded_len);
 	r->value = cm_load64(it->blob + slot);
-	r->target = target = r->value - h->base;
+	r->target = r->value - h->base;
 	it->pos = c.pos;
 	it->index = c.index;
 	it->prev = c.prev;
 	/* A bad value leaves the table decodable: the caller may go on. */
-	if (r->value == 0 || r->value < h->base || target < h->header_size
-	    || target > h->data_end)
-		return cm_fail(err, CM_E_POINTER, slot, r->index,
-			       "relocation %llu points outside the data "
-			       "(0x%llx)",
-			       (unsigned long long)r->index,
-			       (unsigned long long)r->value);
+	if (!cm_value_ok(h, r->value))
+		return cm_fail_pointer(err, slot, r->index, r->value);
 	return 1;
 }

@@ -267,10 +267,12 @@ void *cm_deserialize_flags(void *blob, size_t len, int flags,
 
 /*
  * cm_deserialize_flags() on `threads` threads (1 to 64; 1 runs in the
- * caller). Relocation is split by table entries; with the checksum on, one
- * thread hashes while the others relocate.
+ * caller). With CM_TRUSTED, an absolute table is split into parts that are
+ * checked and relocated in parallel. Otherwise (the checksum is one
+ * sequential stream, a relative table decodes in sequence) it runs as
+ * cm_deserialize_flags() in the caller: never slower than one thread.
  * @return as cm_deserialize_flags(); EINVAL for a thread count out of range,
- *	   or the errno of pthread_create.
+ *	   EAGAIN when a thread could not start (nothing changed).
  */
 void *cm_deserialize_mt(void *blob, size_t len, int flags, int threads,
 			struct cm_error *err);

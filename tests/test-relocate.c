@@ -482,6 +482,14 @@ START_TEST(each_defect_refused_and_blob_unchanged)
 	ck_assert_uint_eq(e2.offset, e.offset);
 	ck_assert_msg(memcmp(before, blob, len) == 0,
 		      "%s: refused blob was changed", d->what);
+	/* Trusted input skips the checksum, nothing else. */
+	if (e.code != CM_E_CHECKSUM) {
+		ck_assert_ptr_null(cm_deserialize_flags(blob, len, CM_TRUSTED,
+							&e2));
+		ck_assert_int_eq(e2.code, e.code);
+		ck_assert_msg(memcmp(before, blob, len) == 0,
+			      "%s: refused trusted blob was changed", d->what);
+	}
 	free(before);
 	free(blob);
 }
@@ -502,6 +510,16 @@ START_TEST(every_bit_flip_of_a_small_blob)
 		memcpy(b, orig, len);
 		b[bit / 8] ^= (uint8_t)(1u << (bit % 8));
 		memcpy(before, b, len);
+		checked = cm_check(b, len, CM_CHECK_NO_CHECKSUM, NULL);
+		root = cm_deserialize_flags(b, len, CM_TRUSTED, NULL);
+		ck_assert_msg((checked == 0) == (root != NULL),
+			      "bit %zu: trusted check and deserialize disagree",
+			      bit);
+		if (!root)
+			ck_assert_msg(memcmp(b, before, len) == 0,
+				      "bit %zu: refused trusted blob changed",
+				      bit);
+		memcpy(b, before, len);
 		checked = cm_check(b, len, 0, NULL);
 		root = cm_deserialize(b, len);
 		ck_assert_msg((checked == 0) == (root != NULL),
@@ -510,6 +528,55 @@ START_TEST(every_bit_flip_of_a_small_blob)
 			ck_assert_msg(memcmp(b, before, len) == 0,
 				      "bit %zu: refused blob changed", bit);
 	}
+	free(b);
+	free(before);
+	free(orig);
+}
+END_TEST
+
+/* Defects among many entries, where the eight-at-a-time paths run: every
+ * table byte and every pointer spoiled in turn, trusted and checked. */
+START_TEST(every_table_byte_and_pointer_of_a_list)
+{
+	static const uint8_t spoil[] = { 0x00, 0x80, 0xff, 0x7f, 0x01 };
+	size_t len;
+	uint8_t *orig = cm_test_list_blob(100, modes[_i], &len);
+	uint8_t *b = malloc(len), *before = malloc(len);
+	struct cm_header h;
+	struct cm_reloc_iter it;
+	struct cm_reloc r;
+
+	ck_assert_int_eq(cm_header_read(orig, len, &h, NULL), 0);
+	for (uint64_t at = h.table_offset; at < h.blob_size; at++)
+		for (size_t k = 0; k < sizeof spoil; k++) {
+			memcpy(b, orig, len);
+			b[at] = spoil[k];
+			memcpy(before, b, len);
+			for (int trusted = 0; trusted < 2; trusted++) {
+				int flags = trusted ? CM_TRUSTED : 0;
+				int ok = cm_check(b, len, flags, NULL) == 0;
+				void *root = cm_deserialize_flags(b, len,
+								  flags, NULL);
+
+				ck_assert_msg(ok == (root != NULL),
+					      "byte 0x%llx = 0x%02x: verdicts "
+					      "differ", (unsigned long long)at,
+					      spoil[k]);
+				if (!root)
+					ck_assert_mem_eq(b, before, len);
+				memcpy(b, before, len);
+			}
+		}
+	ck_assert_int_eq(cm_reloc_begin(&it, orig, len, NULL), 0);
+	while (cm_reloc_next(&it, &r, NULL) == 1)
+		for (int trusted = 0; trusted < 2; trusted++) {
+			memcpy(b, orig, len);
+			cm_store64(b + r.slot, h.base + h.data_end + 8);
+			memcpy(before, b, len);
+			ck_assert_ptr_null(cm_deserialize_flags(b, len,
+				trusted ? CM_TRUSTED : 0, NULL));
+			ck_assert_mem_eq(b, before, len);
+		}
 	free(b);
 	free(before);
 	free(orig);
@@ -604,6 +671,7 @@ static Suite *relocate_suite(void)
 			    2 * NDEFECTS);
 	tcase_add_loop_test(tc, every_bit_flip_of_a_small_blob, 0, 2);
 	tcase_add_loop_test(tc, every_truncation_refused, 0, 2);
+	tcase_add_loop_test(tc, every_table_byte_and_pointer_of_a_list, 0, 2);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("large");
 	tcase_set_timeout(tc, 300);

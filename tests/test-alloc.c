@@ -27,6 +27,13 @@ static void teardown(void)
 	cm_delete(mem, CM_ERASE);
 }
 
+/* `size` bytes for each of the n slots, in this order. */
+static void alloc_each(size_t size, void *const *slots, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		ck_assert_int_eq(cm_alloc(mem, slots[i], size), 0);
+}
+
 static bool slot_recorded(const void *slot)
 {
 	uint64_t w = (uint64_t)((const uint8_t *)slot - mem->base) / 8;
@@ -203,9 +210,7 @@ START_TEST(free_misuse)
 	ssize_t size, live;
 
 	ck_assert_int_eq(cm_free(mem, NULL), 0);
-	ck_assert_int_eq(cm_alloc(mem, &a, 32), 0);
-	ck_assert_int_eq(cm_alloc(mem, &b, 32), 0);
-	ck_assert_int_eq(cm_alloc(mem, &c, 32), 0);
+	alloc_each(32, (void *[]){ &a, &b, &c }, 3);
 	b[1] = 5;
 	size = cm_get_size(mem);
 	live = cm_get_live_size(mem);
@@ -241,9 +246,7 @@ START_TEST(free_zeroes_and_reuses)
 {
 	uint8_t *a, *b, *c, *d;
 
-	ck_assert_int_eq(cm_alloc(mem, &a, 40), 0);
-	ck_assert_int_eq(cm_alloc(mem, &b, 40), 0);
-	ck_assert_int_eq(cm_alloc(mem, &c, 40), 0);
+	alloc_each(40, (void *[]){ &a, &b, &c }, 3);
 	memset(b, 0xee, 40);
 	ck_assert_int_eq(cm_free(mem, b), 0);
 	ck_assert(all_zero(b, 40));
@@ -267,10 +270,7 @@ START_TEST(free_gives_back_top)
 {
 	uint8_t *a, *b, *c, *d;
 
-	ck_assert_int_eq(cm_alloc(mem, &a, 64), 0);
-	ck_assert_int_eq(cm_alloc(mem, &b, 64), 0);
-	ck_assert_int_eq(cm_alloc(mem, &c, 64), 0);
-	ck_assert_int_eq(cm_alloc(mem, &d, 64), 0);
+	alloc_each(64, (void *[]){ &a, &b, &c, &d }, 4);
 	ck_assert_int_eq(cm_get_size(mem), 128 + 4 * 64);
 	ck_assert_int_eq(cm_free(mem, d), 0);
 	ck_assert_int_eq(cm_get_size(mem), 128 + 3 * 64);

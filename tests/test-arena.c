@@ -33,6 +33,17 @@ static int temp_file(void)
 	return fd;
 }
 
+/* An arena of `capacity` bytes shared over a new temporary file (*fd). */
+static struct cm_attr *file_arena(size_t capacity, int flags, int *fd)
+{
+	struct cm_attr *mem;
+
+	*fd = temp_file();
+	mem = cm_create(*fd, capacity, MAP_SHARED, flags);
+	ck_assert_ptr_nonnull(mem);
+	return mem;
+}
+
 static off_t file_size(int fd)
 {
 	struct stat st;
@@ -228,13 +239,12 @@ END_TEST
 /* The backing file follows the data in whole pages, reserved, not sparse. */
 START_TEST(file_grows_in_pages)
 {
-	int fd = temp_file();
-	struct cm_attr *mem = cm_create(fd, 32 << 20, MAP_SHARED, 0);
+	int fd;
+	struct cm_attr *mem = file_arena(32 << 20, 0, &fd);
 	off_t prev = 0, grew = 0;
 	struct stat st;
 	void *p;
 
-	ck_assert_ptr_nonnull(mem);
 	for (int i = 0; i < 3000; i++) {
 		off_t sz;
 
@@ -259,12 +269,11 @@ END_TEST
 /* Sealing cuts the file to the blob; growing again follows the data. */
 START_TEST(file_after_serialize)
 {
-	int fd = temp_file();
-	struct cm_attr *mem = cm_create(fd, 8 << 20, MAP_SHARED, 0);
+	int fd;
+	struct cm_attr *mem = file_arena(8 << 20, 0, &fd);
 	uint64_t *p, *q;
 	ssize_t blob;
 
-	ck_assert_ptr_nonnull(mem);
 	ck_assert_int_eq(cm_alloc(mem, &p, 5000), 0);
 	ck_assert_int_eq(cm_ptr_to(mem, &p[3], p), 0);
 	ck_assert_ptr_eq(cm_serialize(mem, p, CM_RELATIVE_OFFSET, 0),
@@ -288,12 +297,11 @@ END_TEST
 
 START_TEST(delete_flags)
 {
-	int fd = temp_file();
-	struct cm_attr *mem = cm_create(fd, 1 << 20, MAP_SHARED, 0);
+	int fd;
+	struct cm_attr *mem = file_arena(1 << 20, 0, &fd);
 	uint8_t *base, head[8];
 	uint64_t *p;
 
-	ck_assert_ptr_nonnull(mem);
 	errno = 0;
 	ck_assert_int_eq(cm_delete(NULL, CM_ERASE), -1);
 	ck_assert_int_eq(errno, EINVAL);
@@ -379,12 +387,10 @@ END_TEST
 
 START_TEST(fixed_base_file)
 {
-	int fd = temp_file();
-	struct cm_attr *mem = cm_create(fd, 1 << 20, MAP_SHARED,
-					CM_FIXED_BASE);
+	int fd;
+	struct cm_attr *mem = file_arena(1 << 20, CM_FIXED_BASE, &fd);
 	uint64_t *p;
 
-	ck_assert_ptr_nonnull(mem);
 	ck_assert_uint_ge((uintptr_t)cm_get_base(mem), CM_FIXED_RANGE_START);
 	ck_assert_uint_lt((uintptr_t)cm_get_base(mem), CM_FIXED_RANGE_END);
 	ck_assert_int_eq(cm_alloc(mem, &p, 64), 0);

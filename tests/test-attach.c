@@ -53,6 +53,43 @@ static void forget_mapping(void *base)
 	munmap(base, CAPACITY);
 }
 
+/* A shared-memory arena of CAPACITY bytes; its descriptor in *fd. */
+static struct cm_attr *shared_arena(const char *tag, int *fd)
+{
+	struct cm_attr *mem;
+
+	*fd = shm_fd(tag);
+	mem = cm_create(*fd, CAPACITY, MAP_SHARED, 0);
+	ck_assert_ptr_nonnull(mem);
+	return mem;
+}
+
+/* head -> second (x = 2); the second's next recorded, back at the head or
+ * NULL. */
+static struct node *two_nodes(struct cm_attr *mem, bool back)
+{
+	struct node *head;
+
+	ck_assert_int_eq(cm_alloc(mem, &head, sizeof *head), 0);
+	ck_assert_int_eq(cm_alloc(mem, &head->next, sizeof *head), 0);
+	head->next->x = 2;
+	ck_assert_int_eq(cm_ptr_to(mem, &head->next->next,
+				   back ? head : NULL), 0);
+	return head;
+}
+
+/* Runs child(fd, head, base) in a forked process; it must exit 0. */
+static void in_child(int (*child)(int, struct node *, uint8_t *), int fd,
+		     struct node *head, uint8_t *base)
+{
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		_exit(child(fd, head, base));
+	ck_assert_int_eq(wait_child(pid), 0);
+}
+
 static int child_attach(int fd, struct node *head, uint8_t *base)
 {
 	struct cm_attr *mem;
@@ -90,23 +127,13 @@ static int child_attach(int fd, struct node *head, uint8_t *base)
 
 START_TEST(attach_shares_data)
 {
-	int fd = shm_fd("share");
-	struct cm_attr *mem = cm_create(fd, CAPACITY, MAP_SHARED, 0);
-	struct node *head;
-	pid_t pid;
-
-	ck_assert_ptr_nonnull(mem);
-	ck_assert_int_eq(cm_alloc(mem, &head, sizeof *head), 0);
-	head->x = 1;
-	ck_assert_int_eq(cm_alloc(mem, &head->next, sizeof *head), 0);
-	head->next->x = 2;
+	int fd;
+	struct cm_attr *mem = shared_arena("share", &fd);
 	/* Recorded here, so the child's pointer store is serialized. */
-	ck_assert_int_eq(cm_ptr_to(mem, &head->next->next, NULL), 0);
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0)
-		_exit(child_attach(fd, head, cm_get_base(mem)));
-	ck_assert_int_eq(wait_child(pid), 0);
+	struct node *head = two_nodes(mem, false);
+
+	head->x = 1;
+	in_child(child_attach, fd, head, cm_get_base(mem));
 	ck_assert_uint_eq(head->next->x, 42);
 	ck_assert_ptr_eq(head->next->next, head);
 	ck_assert_ptr_nonnull(cm_serialize(mem, head, CM_RELATIVE_OFFSET, 0));
@@ -145,13 +172,11 @@ static int child_busy(int fd, uint8_t *base, bool remap)
 
 START_TEST(attach_address_busy)
 {
-	int fd = shm_fd("busy");
-	struct cm_attr *mem = cm_create(fd, CAPACITY, MAP_SHARED, 0);
-	uint8_t *base;
+	int fd;
+	struct cm_attr *mem = shared_arena("busy", &fd);
+	uint8_t *base = cm_get_base(mem);
 	pid_t pid;
 
-	ck_assert_ptr_nonnull(mem);
-	base = cm_get_base(mem);
 	/* In the creator itself: its own arena holds the address. */
 	errno = 0;
 	ck_assert_ptr_null(cm_attach(fd, 0));
@@ -185,22 +210,12 @@ static int child_attach_sealed(int fd, struct node *head, uint8_t *base)
 /* An arena its creator has sealed in place can still be attached. */
 START_TEST(attach_sealed)
 {
-	int fd = shm_fd("sealed");
-	struct cm_attr *mem = cm_create(fd, CAPACITY, MAP_SHARED, 0);
-	struct node *head;
-	pid_t pid;
+	int fd;
+	struct cm_attr *mem = shared_arena("sealed", &fd);
+	struct node *head = two_nodes(mem, true);
 
-	ck_assert_ptr_nonnull(mem);
-	ck_assert_int_eq(cm_alloc(mem, &head, sizeof *head), 0);
-	ck_assert_int_eq(cm_alloc(mem, &head->next, sizeof *head), 0);
-	head->next->x = 2;
-	ck_assert_int_eq(cm_ptr_to(mem, &head->next->next, head), 0);
 	ck_assert_ptr_nonnull(cm_serialize(mem, head, CM_ABSOLUTE_OFFSET, 0));
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0)
-		_exit(child_attach_sealed(fd, head, cm_get_base(mem)));
-	ck_assert_int_eq(wait_child(pid), 0);
+	in_child(child_attach_sealed, fd, head, cm_get_base(mem));
 	cm_delete(mem, CM_ERASE);
 	close(fd);
 }

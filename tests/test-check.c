@@ -280,6 +280,25 @@ static void deser_refused(const uint8_t *b, size_t len, int flags, int code)
 	free(w);
 }
 
+/*
+ * cm_deserialize_mt with `threads` refuses a copy of b, every byte left as
+ * it was; `e` (optional) gets the report. Returns the errno it left.
+ */
+static int mt_refused(const uint8_t *b, size_t len, int flags, int threads,
+		      struct cm_error *e)
+{
+	uint8_t *w = cm_test_copy(b, len);
+	int err;
+
+	errno = 0;
+	ck_assert_msg(!cm_deserialize_mt(w, len, flags, threads, e),
+		      "%d threads accepted the blob", threads);
+	err = errno;
+	ck_assert_mem_eq(w, b, len);
+	free(w);
+	return err;
+}
+
 struct reports {
 	size_t n;
 	size_t stop_at;		/* return non-zero at this report; 0 never */
@@ -1423,17 +1442,12 @@ START_TEST(mt_defect_leaves_the_blob_unchanged)
 	reseal(b);
 	for (size_t t = 0; t < sizeof threads / sizeof *threads; t++)
 		for (int flags = 0; flags <= CM_TRUSTED; flags += CM_TRUSTED) {
-			uint8_t *w = cm_test_copy(b, len);
 			struct cm_error e = { 0 };
 
-			errno = 0;
-			ck_assert_ptr_null(cm_deserialize_mt(w, len, flags,
-							     threads[t], &e));
-			ck_assert_int_eq(errno, EBADMSG);
+			ck_assert_int_eq(mt_refused(b, len, flags, threads[t],
+						    &e), EBADMSG);
 			expect_code(&e, CM_E_POINTER);
 			ck_assert(e.offset == first || e.offset == last);
-			ck_assert_mem_eq(w, b, len);
-			free(w);
 		}
 	free(b);
 }
@@ -1452,14 +1466,10 @@ START_TEST(mt_unsorted_table_refused)
 	st64(b + t0, ld64(b + tl));
 	st64(b + tl, a);
 	for (int t = 1; t <= 8; t++) {
-		uint8_t *w = cm_test_copy(b, len);
 		struct cm_error e = { 0 };
 
-		errno = 0;
-		ck_assert_ptr_null(cm_deserialize_mt(w, len, CM_TRUSTED, t, &e));
-		ck_assert_int_eq(errno, EBADMSG);
-		ck_assert_mem_eq(w, b, len);
-		free(w);
+		ck_assert_int_eq(mt_refused(b, len, CM_TRUSTED, t, &e),
+				 EBADMSG);
 	}
 	/* Back in order, then two neighbours in the middle swapped. */
 	st64(b + tl, ld64(b + t0));
@@ -1467,14 +1477,8 @@ START_TEST(mt_unsorted_table_refused)
 	a = ld64(b + mid);
 	st64(b + mid, ld64(b + mid + 8));
 	st64(b + mid + 8, a);
-	for (int t = 1; t <= 8; t++) {
-		uint8_t *w = cm_test_copy(b, len);
-
-		ck_assert_ptr_null(cm_deserialize_mt(w, len, CM_TRUSTED, t,
-						     NULL));
-		ck_assert_mem_eq(w, b, len);
-		free(w);
-	}
+	for (int t = 1; t <= 8; t++)
+		mt_refused(b, len, CM_TRUSTED, t, NULL);
 	free(b);
 }
 END_TEST
@@ -1491,16 +1495,9 @@ START_TEST(mt_wrapped_count_refused)
 	struct cm_header h = raw_header(b);
 
 	st64(b + H_COUNT, (1ULL << 61) + h.pointer_count);
-	for (int t = 1; t <= 4; t++) {
-		uint8_t *w = cm_test_copy(b, len);
-
-		errno = 0;
-		ck_assert_ptr_null(cm_deserialize_mt(w, len, CM_TRUSTED, t,
-						     NULL));
-		ck_assert_int_eq(errno, EBADMSG);
-		ck_assert_mem_eq(w, b, len);
-		free(w);
-	}
+	for (int t = 1; t <= 4; t++)
+		ck_assert_int_eq(mt_refused(b, len, CM_TRUSTED, t, NULL),
+				 EBADMSG);
 	free(b);
 }
 END_TEST
@@ -1519,17 +1516,12 @@ START_TEST(mt_slot_in_the_header_refused)
 
 	st64(b + h.table_offset, 40);	/* entry 0: the capacity field */
 	for (int t = 1; t <= 4; t++) {
-		uint8_t *w = cm_test_copy(b, len);
 		struct cm_error e = { 0 };
 
-		errno = 0;
-		ck_assert_msg(!cm_deserialize_mt(w, len, CM_TRUSTED, t, &e),
-			      "%d threads accepted a slot in the header", t);
-		ck_assert_int_eq(errno, EBADMSG);
+		ck_assert_int_eq(mt_refused(b, len, CM_TRUSTED, t, &e),
+				 EBADMSG);
 		expect_code(&e, CM_E_SLOT);
 		ck_assert_uint_eq(e.offset, h.table_offset);
-		ck_assert_mem_eq(w, b, len);
-		free(w);
 	}
 	free(b);
 }
@@ -1552,11 +1544,7 @@ START_TEST(mt_relative_falls_back)
 	/* And refuses the same defects. */
 	st64(b + list_slot(499), 8);
 	reseal(b);
-	memcpy(w, b, len);
-	errno = 0;
-	ck_assert_ptr_null(cm_deserialize_mt(w, len, CM_TRUSTED, 4, NULL));
-	ck_assert_int_eq(errno, EBADMSG);
-	ck_assert_mem_eq(w, b, len);
+	ck_assert_int_eq(mt_refused(b, len, CM_TRUSTED, 4, NULL), EBADMSG);
 	free(want);
 	free(w);
 	free(b);
@@ -1727,17 +1715,9 @@ START_TEST(trusted_still_checks_structure)
 			ck_assert_uint_eq(e.offset, at);
 		deser_refused(b, len, CM_TRUSTED, code);
 		deser_refused(b, len, 0, code);
-		for (int th = 2; th <= 4; th++) {
-			uint8_t *w = cm_test_copy(b, len);
-
-			errno = 0;
-			ck_assert_ptr_null(cm_deserialize_mt(w, len,
-							     CM_TRUSTED, th,
-							     NULL));
-			ck_assert_int_eq(errno, EBADMSG);
-			ck_assert_mem_eq(w, b, len);
-			free(w);
-		}
+		for (int th = 2; th <= 4; th++)
+			ck_assert_int_eq(mt_refused(b, len, CM_TRUSTED, th,
+						    NULL), EBADMSG);
 	}
 	free(b);
 }

@@ -170,6 +170,26 @@ static int address_free(void *p, size_t len)
 
 /* ---- at the recorded base ---- */
 
+/* cm_open(path, flags) succeeds, relocated (1) or at its base (0). */
+static struct cm_blob *open_path(int flags, int relocated)
+{
+	struct cm_blob *b = cm_open(path, flags);
+
+	ck_assert_ptr_nonnull(b);
+	ck_assert_int_eq(cm_blob_relocated(b), relocated);
+	return b;
+}
+
+/* The child exits with status 0. */
+static void child_ok(pid_t pid)
+{
+	int status;
+
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 0);
+}
+
 static void open_at_base(int mode)
 {
 	struct cm_blob *b;
@@ -178,9 +198,7 @@ static void open_at_base(int mode)
 
 	make_path();
 	base = write_list(NODES, mode);
-	b = cm_open(path, 0);
-	ck_assert_ptr_nonnull(b);
-	ck_assert_int_eq(cm_blob_relocated(b), 0);
+	b = open_path(0, 0);
 	ck_assert_uint_eq(cm_blob_size(b), (size_t)file_size());
 	ck_assert(inside(cm_blob_root(b), base, cm_blob_size(b)));
 	/* The blob starts at the base: its magic is there. */
@@ -216,9 +234,7 @@ START_TEST(at_base_writable)
 
 	make_path();
 	base = write_list(NODES, CM_RELATIVE_OFFSET);
-	b = cm_open(path, CM_OPEN_WRITABLE);
-	ck_assert_ptr_nonnull(b);
-	ck_assert_int_eq(cm_blob_relocated(b), 0);
+	b = open_path(CM_OPEN_WRITABLE, 0);
 	perms_of(base, perms);
 	ck_assert_str_eq(perms, "rw-p");
 	root = cm_blob_root(b);
@@ -234,6 +250,22 @@ START_TEST(at_base_writable)
 }
 END_TEST
 
+/*
+ * The file at path, whose root holds the damaged value x: refused checked,
+ * opened trusted (relocated or not); the open blob.
+ */
+static struct cm_blob *open_damaged(uint64_t x, int relocated)
+{
+	struct cm_blob *b;
+
+	errno = 0;
+	ck_assert_ptr_null(cm_open(path, 0));
+	ck_assert_int_eq(errno, EBADMSG);
+	b = open_path(CM_OPEN_TRUSTED, relocated);
+	ck_assert_uint_eq(((struct node *)cm_blob_root(b))->x, x);
+	return b;
+}
+
 /* Trusting skips the checksum: a damaged value goes through unnoticed. */
 START_TEST(at_base_trusted)
 {
@@ -247,9 +279,7 @@ START_TEST(at_base_trusted)
 
 	make_path();
 	base = write_list(NODES, CM_RELATIVE_OFFSET);
-	b = cm_open(path, CM_OPEN_TRUSTED);
-	ck_assert_ptr_nonnull(b);
-	ck_assert_int_eq(cm_blob_relocated(b), 0);
+	b = open_path(CM_OPEN_TRUSTED, 0);
 	check_list(b, NODES);
 	/* Damage the root's value field (not a pointer) in the file. */
 	root = cm_blob_root(b);
@@ -260,27 +290,12 @@ START_TEST(at_base_trusted)
 	x = 77;
 	ck_assert_int_eq(pwrite(fd, &x, sizeof x, at), (ssize_t)sizeof x);
 	close(fd);
-
-	errno = 0;
-	ck_assert_ptr_null(cm_open(path, 0));
-	ck_assert_int_eq(errno, EBADMSG);
-	b = cm_open(path, CM_OPEN_TRUSTED);
-	ck_assert_ptr_nonnull(b);
-	ck_assert_int_eq(cm_blob_relocated(b), 0);
-	root = cm_blob_root(b);
-	ck_assert_uint_eq(root->x, 77);
-	ck_assert_int_eq(cm_close(b), 0);
+	ck_assert_int_eq(cm_close(open_damaged(x, 0)), 0);
 
 	/* The relocating fallback skips the checksum alike. */
 	busy = occupy(base);
-	errno = 0;
-	ck_assert_ptr_null(cm_open(path, 0));
-	ck_assert_int_eq(errno, EBADMSG);
-	b = cm_open(path, CM_OPEN_TRUSTED);
-	ck_assert_ptr_nonnull(b);
-	ck_assert_int_eq(cm_blob_relocated(b), 1);
+	b = open_damaged(x, 1);
 	root = cm_blob_root(b);
-	ck_assert_uint_eq(root->x, 77);
 	ck_assert_uint_eq(root->next->x, 1);
 	ck_assert_int_eq(cm_close(b), 0);
 	munmap(busy, 4096);
@@ -302,9 +317,7 @@ static void open_busy(int mode, int flags, size_t nodes, int busy_last)
 	size = (size_t)file_size();
 	/* Taking only the last page must be enough to force the fallback. */
 	busy = occupy(busy_last ? base + ((size - 1) & ~(size_t)4095) : base);
-	b = cm_open(path, flags);
-	ck_assert_ptr_nonnull(b);
-	ck_assert_int_eq(cm_blob_relocated(b), 1);
+	b = open_path(flags, 1);
 	ck_assert_uint_eq(cm_blob_size(b), size);
 	ck_assert(!inside(cm_blob_root(b), base, size));
 	check_list(b, nodes);
@@ -319,39 +332,24 @@ static void open_busy(int mode, int flags, size_t nodes, int busy_last)
 	drop_path();
 }
 
-START_TEST(busy_relative)
-{
-	open_busy(CM_RELATIVE_OFFSET, 0, NODES, 0);
-}
-END_TEST
+/* The fallback in each mode, size, flag, and with only the last page taken. */
+static const struct {
+	int mode, flags;
+	size_t nodes;
+	int busy_last;
+} busy_cases[] = {
+	{ CM_RELATIVE_OFFSET, 0, NODES, 0 },
+	{ CM_ABSOLUTE_OFFSET, 0, NODES, 0 },
+	{ CM_RELATIVE_OFFSET, 0, BIG_NODES, 1 },
+	{ CM_ABSOLUTE_OFFSET, 0, BIG_NODES, 0 },
+	{ CM_RELATIVE_OFFSET, CM_OPEN_WRITABLE, NODES, 0 },
+	{ CM_RELATIVE_OFFSET, CM_OPEN_TRUSTED, BIG_NODES, 0 },
+};
 
-START_TEST(busy_absolute)
+START_TEST(busy_fallback)
 {
-	open_busy(CM_ABSOLUTE_OFFSET, 0, NODES, 0);
-}
-END_TEST
-
-START_TEST(busy_last_page)
-{
-	open_busy(CM_RELATIVE_OFFSET, 0, BIG_NODES, 1);
-}
-END_TEST
-
-START_TEST(busy_big)
-{
-	open_busy(CM_ABSOLUTE_OFFSET, 0, BIG_NODES, 0);
-}
-END_TEST
-
-START_TEST(busy_writable)
-{
-	open_busy(CM_RELATIVE_OFFSET, CM_OPEN_WRITABLE, NODES, 0);
-}
-END_TEST
-
-START_TEST(busy_trusted)
-{
-	open_busy(CM_RELATIVE_OFFSET, CM_OPEN_TRUSTED, BIG_NODES, 0);
+	open_busy(busy_cases[_i].mode, busy_cases[_i].flags,
+		  busy_cases[_i].nodes, busy_cases[_i].busy_last);
 }
 END_TEST
 
@@ -413,9 +411,7 @@ START_TEST(unaligned_base)
 	ck_assert_ptr_nonnull(f);
 	ck_assert_uint_eq(fwrite(at, 1, len, f), len);
 	ck_assert_int_eq(fclose(f), 0);
-	b = cm_open(path, 0);
-	ck_assert_ptr_nonnull(b);
-	ck_assert_int_eq(cm_blob_relocated(b), 1);
+	b = open_path(0, 1);
 	/* cm_test_list_blob prepends: the list counts down. */
 	for (n = cm_blob_root(b); n; n = n->next)
 		ck_assert_uint_eq(n->x, --i);
@@ -622,7 +618,7 @@ static int child_open(int ready, int go)
 
 START_TEST(two_processes_at_base)
 {
-	int ready[2], go[2], status;
+	int ready[2], go[2];
 	struct cm_blob *b;
 	uint8_t *base;
 	char c = 0;
@@ -638,15 +634,11 @@ START_TEST(two_processes_at_base)
 		_exit(child_open(ready[1], go[0]));
 	/* Both hold the blob at the same base at the same time. */
 	ck_assert_int_eq(read(ready[0], &c, 1), 1);
-	b = cm_open(path, 0);
-	ck_assert_ptr_nonnull(b);
-	ck_assert_int_eq(cm_blob_relocated(b), 0);
+	b = open_path(0, 0);
 	ck_assert(inside(cm_blob_root(b), base, cm_blob_size(b)));
 	check_list(b, NODES);
 	ck_assert_int_eq(write(go[1], &c, 1), 1);
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	ck_assert(WIFEXITED(status));
-	ck_assert_int_eq(WEXITSTATUS(status), 0);
+	child_ok(pid);
 	ck_assert_int_eq(cm_close(b), 0);
 	drop_path();
 }
@@ -656,14 +648,11 @@ END_TEST
 START_TEST(inherited_mapping_relocates)
 {
 	struct cm_blob *b, *c;
-	int status;
 	pid_t pid;
 
 	make_path();
 	write_list(NODES, CM_ABSOLUTE_OFFSET);
-	b = cm_open(path, 0);
-	ck_assert_ptr_nonnull(b);
-	ck_assert_int_eq(cm_blob_relocated(b), 0);
+	b = open_path(0, 0);
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
@@ -676,9 +665,7 @@ START_TEST(inherited_mapping_relocates)
 			rc = 4;
 		_exit(rc);
 	}
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	ck_assert(WIFEXITED(status));
-	ck_assert_int_eq(WEXITSTATUS(status), 0);
+	child_ok(pid);
 	ck_assert_int_eq(cm_close(b), 0);
 	drop_path();
 }
@@ -698,12 +685,8 @@ static Suite *open_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("fallback");
-	tcase_add_test(tc, busy_relative);
-	tcase_add_test(tc, busy_absolute);
-	tcase_add_test(tc, busy_last_page);
-	tcase_add_test(tc, busy_big);
-	tcase_add_test(tc, busy_writable);
-	tcase_add_test(tc, busy_trusted);
+	tcase_add_loop_test(tc, busy_fallback, 0,
+			    sizeof busy_cases / sizeof *busy_cases);
 	tcase_add_test(tc, busy_damaged_pointer);
 	tcase_add_test(tc, unaligned_base);
 	suite_add_tcase(s, tc);

@@ -2,7 +2,9 @@
 /* Serialize, move, deserialize: every pointer right, every defect refused
  * with the blob left byte for byte as it was. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 
 #include "test-util.h"
@@ -495,6 +497,27 @@ START_TEST(each_defect_refused_and_blob_unchanged)
 }
 END_TEST
 
+/*
+ * cm_check and cm_deserialize_flags, both with `flags`, agree on b (whose
+ * bytes are those at `before`), and a refused b stays as it was; b is left
+ * as before. `what` names the spoiling.
+ */
+static void verdicts_agree(uint8_t *b, const uint8_t *before, size_t len,
+			   int flags, const char *what)
+{
+	int ok = cm_check(b, len, flags, NULL) == 0;
+	void *root = cm_deserialize_flags(b, len, flags, NULL);
+
+	ck_assert_msg(ok == (root != NULL),
+		      "%s: check and deserialize disagree (flags %d)", what,
+		      flags);
+	if (!root)
+		ck_assert_msg(memcmp(b, before, len) == 0,
+			      "%s: refused blob changed (flags %d)", what,
+			      flags);
+	memcpy(b, before, len);
+}
+
 /* Whatever a bit flip does, check and deserialize agree, and a refused
  * blob stays as it was. */
 START_TEST(every_bit_flip_of_a_small_blob)
@@ -504,29 +527,14 @@ START_TEST(every_bit_flip_of_a_small_blob)
 	uint8_t *b = malloc(len), *before = malloc(len);
 
 	for (size_t bit = 0; bit < len * 8; bit++) {
-		int checked;
-		void *root;
+		char what[32];
 
 		memcpy(b, orig, len);
 		b[bit / 8] ^= (uint8_t)(1u << (bit % 8));
 		memcpy(before, b, len);
-		checked = cm_check(b, len, CM_CHECK_NO_CHECKSUM, NULL);
-		root = cm_deserialize_flags(b, len, CM_TRUSTED, NULL);
-		ck_assert_msg((checked == 0) == (root != NULL),
-			      "bit %zu: trusted check and deserialize disagree",
-			      bit);
-		if (!root)
-			ck_assert_msg(memcmp(b, before, len) == 0,
-				      "bit %zu: refused trusted blob changed",
-				      bit);
-		memcpy(b, before, len);
-		checked = cm_check(b, len, 0, NULL);
-		root = cm_deserialize(b, len);
-		ck_assert_msg((checked == 0) == (root != NULL),
-			      "bit %zu: check and deserialize disagree", bit);
-		if (!root)
-			ck_assert_msg(memcmp(b, before, len) == 0,
-				      "bit %zu: refused blob changed", bit);
+		snprintf(what, sizeof what, "bit %zu", bit);
+		verdicts_agree(b, before, len, CM_TRUSTED, what);
+		verdicts_agree(b, before, len, 0, what);
 	}
 	free(b);
 	free(before);
@@ -549,23 +557,15 @@ START_TEST(every_table_byte_and_pointer_of_a_list)
 	ck_assert_int_eq(cm_header_read(orig, len, &h, NULL), 0);
 	for (uint64_t at = h.table_offset; at < h.blob_size; at++)
 		for (size_t k = 0; k < sizeof spoil; k++) {
+			char what[48];
+
 			memcpy(b, orig, len);
 			b[at] = spoil[k];
 			memcpy(before, b, len);
-			for (int trusted = 0; trusted < 2; trusted++) {
-				int flags = trusted ? CM_TRUSTED : 0;
-				int ok = cm_check(b, len, flags, NULL) == 0;
-				void *root = cm_deserialize_flags(b, len,
-								  flags, NULL);
-
-				ck_assert_msg(ok == (root != NULL),
-					      "byte 0x%llx = 0x%02x: verdicts "
-					      "differ", (unsigned long long)at,
-					      spoil[k]);
-				if (!root)
-					ck_assert_mem_eq(b, before, len);
-				memcpy(b, before, len);
-			}
+			snprintf(what, sizeof what, "byte 0x%llx = 0x%02x",
+				 (unsigned long long)at, spoil[k]);
+			verdicts_agree(b, before, len, 0, what);
+			verdicts_agree(b, before, len, CM_TRUSTED, what);
 		}
 	ck_assert_int_eq(cm_reloc_begin(&it, orig, len, NULL), 0);
 	while (cm_reloc_next(&it, &r, NULL) == 1)

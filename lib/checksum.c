@@ -6,9 +6,6 @@
 
 #include "cma-private.h"
 
-/* Normalised data is hashed from a buffer this big: it stays in L1/L2. */
-#define NORMALISE_CHUNK (16 * 1024)
-
 struct cm_hash {
 	XXH3_state_t *state;
 };
@@ -51,33 +48,6 @@ void cm_hash_header(struct cm_hash *s, const uint8_t *header, uint64_t size)
 	cm_hash_raw(s, copy, CM_HEADER_SIZE);
 	if (size > CM_HEADER_SIZE)
 		cm_hash_raw(s, header + CM_HEADER_SIZE, size - CM_HEADER_SIZE);
-}
-
-void cm_hash_data(struct cm_hash *s, const uint8_t *blob, uint64_t off,
-		  uint64_t n, const uint64_t *slots, size_t count,
-		  uint64_t base)
-{
-	_Alignas(64) uint8_t buf[NORMALISE_CHUNK];
-	uint64_t end = off + n;
-	size_t i = 0;
-
-	if (count == 0 || base == 0) {
-		cm_hash_raw(s, blob + off, n);
-		return;
-	}
-	while (off < end) {
-		uint64_t piece = end - off < NORMALISE_CHUNK ? end - off
-							      : NORMALISE_CHUNK;
-
-		memcpy(buf, blob + off, piece);
-		for (; i < count && slots[i] < off + piece; i++) {
-			uint8_t *w = buf + (slots[i] - off);
-
-			cm_store64(w, cm_load64(w) - base);
-		}
-		cm_hash_raw(s, buf, piece);
-		off += piece;
-	}
 }
 
 uint64_t cm_hash_digest(struct cm_hash *s)

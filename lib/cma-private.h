@@ -119,13 +119,6 @@ void cm_hash_free(struct cm_hash *s);
 void cm_hash_header(struct cm_hash *s, const uint8_t *header, uint64_t size);
 /* Bytes as they are. */
 void cm_hash_raw(struct cm_hash *s, const void *p, size_t n);
-/*
- * Data bytes [off, off + n) of blob, with each of the `count` slots (sorted
- * offsets inside the range) replaced by its value minus `base`.
- */
-void cm_hash_data(struct cm_hash *s, const uint8_t *blob, uint64_t off,
-		  uint64_t n, const uint64_t *slots, size_t count,
-		  uint64_t base);
 uint64_t cm_hash_digest(struct cm_hash *s);
 
 /* ---- table cursor (table.c) ---- */

@@ -246,6 +246,26 @@ static inline void prefetch_ahead(uint8_t *b, uint64_t slot,
 			   1);
 }
 
+size_t cm_shift_checked(uint8_t *b, const struct cm_header *h,
+			const uint64_t *slots, size_t n, uint64_t shift)
+{
+	uint64_t lo = h->base + h->header_size;
+	uint64_t span = h->data_end - h->header_size;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		uint64_t v = cm_load64(b + slots[i]);
+
+		prefetch_ahead(b, slots[i], h);
+		if (v - lo > span)
+			break;
+		cm_store64(b + slots[i], v + shift);
+	}
+	if (i < n)
+		shift_slots(b, slots, i, -shift);
+	return i;
+}
+
 /*
  * Relocate one chunk in place, checking each pointer on the way: with a
  * hash, slots are first normalised (base 0) and hashed, then given their
@@ -257,29 +277,16 @@ static size_t relocate_chunk(struct walk *w, struct cm_hash *hash,
 			     size_t n)
 {
 	const struct cm_header *h = w->h;
-	uint64_t lo = h->base + h->header_size;
-	uint64_t span = h->data_end - h->header_size;
-	uint64_t first = hash ? -h->base : w->shift;
-	uint8_t *b = w->wblob;
-	size_t i;
+	size_t done;
 
-	for (i = 0; i < n; i++) {
-		uint64_t v = cm_load64(b + slots[i]);
-
-		prefetch_ahead(b, slots[i], h);
-		if (v - lo > span)
-			break;
-		cm_store64(b + slots[i], v + first);
-	}
-	if (i < n) {
-		shift_slots(b, slots, i, -first);
-		return i;
-	}
-	if (hash) {
+	if (!hash)
+		return cm_shift_checked(w->wblob, h, slots, n, w->shift);
+	done = cm_shift_checked(w->wblob, h, slots, n, -h->base);
+	if (done == n) {
 		cm_hash_raw(hash, w->blob + off, end - off);
-		shift_slots(b, slots, n, h->base + w->shift);
+		shift_slots(w->wblob, slots, n, h->base + w->shift);
 	}
-	return n;
+	return done;
 }
 
 /* Check and hash one chunk read-only, from a copy that is normalised. */

@@ -87,6 +87,7 @@ static void *relocate_part(void *arg)
 	struct cm_table_cursor c;
 	uint64_t slots[512];
 	ssize_t n;
+	size_t k;
 
 	cm_table_start(&c, pt->blob, h);
 	c.pos = h->table_offset + pt->first * 8;
@@ -100,20 +101,12 @@ static void *relocate_part(void *arg)
 		n = cm_table_next(&c, slots, want, pt->to, &pt->err);
 		if (n <= 0 || slots[0] < pt->from)
 			goto fail;
-		for (ssize_t i = 0; i < n; i++) {
-			uint64_t v = cm_load64(pt->blob + slots[i]);
-
-			if (!cm_value_ok(h, v)) {
-				cm_fail_pointer(&pt->err, slots[i],
-						c.index - (uint64_t)n
-						+ (uint64_t)i, v);
-				goto fail;
-			}
-		}
-		for (ssize_t i = 0; i < n; i++) {
-			uint8_t *p = pt->blob + slots[i];
-
-			cm_store64(p, cm_load64(p) + shift);
+		k = cm_shift_checked(pt->blob, h, slots, (size_t)n, shift);
+		if (k < (size_t)n) {
+			cm_fail_pointer(&pt->err, slots[k],
+					c.index - (uint64_t)n + k,
+					cm_load64(pt->blob + slots[k]));
+			goto fail;
 		}
 		pt->done += (uint64_t)n;
 	}

@@ -163,13 +163,7 @@ static int emit_table(const struct cm_header *h,
 
 			if (!w)
 				return -1;
-			if (h->mode == CM_ABSOLUTE_OFFSET) {
-				cm_store64(w, slot);
-				s->fill -= 2;
-			} else {
-				s->fill -= 10 - cm_vlq_encode((slot - prev) / 8,
-							      w);
-			}
+			s->fill -= 10 - cm_table_encode(h->mode, slot, prev, w);
 			prev = slot;
 		}
 	}

@@ -105,6 +105,22 @@ unsigned cm_vlq_encode(uint64_t v, uint8_t *out);
 unsigned cm_vlq_decode(const uint8_t *p, const uint8_t *end,
 		       unsigned max_bytes, uint64_t *v, int *why);
 
+/* Encode the table entry of `slot` (after `prev`) in `mode` at out (room
+ * for 8 bytes); return its length. */
+static inline unsigned cm_table_encode(uint32_t mode, uint64_t slot,
+				       uint64_t prev, uint8_t *out)
+{
+	if (mode == CM_ABSOLUTE_OFFSET) {
+		cm_store64(out, slot);
+		return 8;
+	}
+	if (slot - prev < 128 * 8) {	/* the common one-byte delta */
+		*out = (uint8_t)((slot - prev) / 8);
+		return 1;
+	}
+	return cm_vlq_encode((slot - prev) / 8, out);
+}
+
 /* ---- header (header.c) ---- */
 
 void cm_header_encode(const struct cm_header *h, uint8_t *out);

@@ -56,14 +56,8 @@ static int emit(struct sealer *s, const uint64_t *slots, size_t n)
 			if (make_room(s, 8))
 				return -1;
 		}
-		if (s->mode == CM_ABSOLUTE_OFFSET) {
-			cm_store64(base + pos, slots[i]);
-			pos += 8;
-		} else if (slots[i] - prev < 128 * 8) {	/* one byte */
-			base[pos++] = (uint8_t)((slots[i] - prev) / 8);
-		} else {
-			pos += cm_vlq_encode((slots[i] - prev) / 8, base + pos);
-		}
+		pos += cm_table_encode((uint32_t)s->mode, slots[i], prev,
+				       base + pos);
 		prev = slots[i];
 	}
 	s->pos = pos;

@@ -313,8 +313,8 @@ int cm_header_read(const void *blob, size_t len, struct cm_header *h,
 /*
  * The blob's checksum as computed now (the stored field is not used). `h`
  * must be what cm_header_read() accepted for this blob: the function trusts
- * its fields for every bound. @return the checksum; 0 when out of memory
- * or when the table cannot be decoded (no checksum is meaningful then).
+ * its fields for every bound. @return the checksum; 0 when the table
+ * cannot be decoded (no checksum is meaningful then).
  */
 uint64_t cm_checksum_compute(const void *blob, const struct cm_header *h);
 

@@ -233,25 +233,25 @@ int cm_blob_write(struct cm_header *h, const struct cm_blob_source *src,
 {
 	struct sink s = { .write = write, .ctx = ctx };
 	uint8_t *mem = malloc(SINK_SIZE + SLOT_BATCH * sizeof(uint64_t));
+	struct cm_hash hash;
 	int ret = -1, saved;
 
-	s.hash = cm_hash_new();
-	if (!mem || !s.hash) {
+	if (!mem) {
 		errno = ENOMEM;
 		goto out;
 	}
+	cm_hash_init(&hash);
+	s.hash = &hash;
 	s.buf = mem;
 	s.slots = (uint64_t *)(mem + SINK_SIZE);
 	if (checksum(h, src, &s, err))
 		goto out;
-	cm_hash_free(s.hash);
 	s.hash = NULL;
 	if (emit(h, src, &s, err))
 		goto out;
 	ret = 0;
 out:
 	saved = errno;
-	cm_hash_free(s.hash);
 	free(mem);
 	errno = saved;
 	return ret;

@@ -415,22 +415,19 @@ static bool relocate_trusted(struct walk *w, uint64_t *relocated_end)
 	return false;
 }
 
-static bool walk_data(struct walk *w, struct cm_hash *hash,
-		      uint64_t *relocated_end)
+/* A chunk the general way: slot offsets, every check with its report. */
+static bool walk_chunk_slowly(struct walk *w, struct cm_hash *hash,
+			      struct cm_table_cursor *c, uint64_t off,
+			      uint64_t to, uint64_t *relocated_end)
 {
-	const struct cm_header *h = w->h;
-	struct cm_table_cursor c;
 	uint64_t slots[WALK_SLOTS];
 
-	cm_table_start(&c, w->blob, h);
-	for (uint64_t off = h->header_size; off < h->table_offset;) {
-		uint64_t end = off + WALK_CHUNK < h->table_offset
-			       ? off + WALK_CHUNK : h->table_offset;
-		uint64_t first = c.index;
+	while (off < to) {
+		uint64_t first = c->index, end = to;
 		struct cm_error e;
 		ssize_t n;
 
-		n = cm_table_next(&c, slots, WALK_SLOTS, end, &e);
+		n = cm_table_next(c, slots, WALK_SLOTS, end, &e);
 		if (n < 0)
 			return defect(w, &e), true;
 		if ((size_t)n == WALK_SLOTS)	/* chunk full: take it in two */
@@ -456,11 +453,69 @@ static bool walk_data(struct walk *w, struct cm_hash *hash,
 		}
 		off = end;
 	}
-	/* Entries past the data are defects the cursor names. */
-	{
+	return false;
+}
+
+/*
+ * The data, a chunk at a time: the chunk's table entries become a bitmap,
+ * then one pass over its bytes checks, hashes and relocates every slot
+ * (cm_hash_rebased). A chunk with a defect, or any chunk once an object
+ * map is to be checked, goes the general way, which says what is wrong.
+ */
+static bool walk_data(struct walk *w, struct cm_hash *hash,
+		      uint64_t *relocated_end)
+{
+	const struct cm_header *h = w->h;
+	const unsigned how = w->shift ? CM_REBASE_WRITE : 0;
+	struct cm_rebase r = {
+		.base = h->base, .lo = h->base + h->header_size,
+		.span = h->data_end - h->header_size, .shift = w->shift,
+	};
+	struct cm_table_cursor c;
+
+	cm_table_start(&c, w->blob, h);
+	for (uint64_t off = h->header_size; off < h->table_offset;) {
+		uint64_t end = off + WALK_CHUNK < h->table_offset
+			       ? off + WALK_CHUNK : h->table_offset;
+		uint64_t bits[WALK_CHUNK / 512 + 1] = { 0 };
+		struct cm_table_cursor at = c;
+		struct cm_hash *chunk_hash = hash;
 		struct cm_error e;
 
-		if (cm_table_next(&c, slots, 1, UINT64_MAX, &e) != 0
+		if (w->errors == 0 && !w->map.pairs
+		    && cm_table_bits(&c, bits, off, end, &e) >= 0) {
+			uint8_t *p = (w->shift ? w->wblob : (uint8_t *)w->blob)
+				     + off;
+
+			if (!cm_hash_rebased(hash, p, end - off,
+					     (uint8_t *)bits, NULL, &r, how)) {
+				if (w->shift)
+					*relocated_end = end;
+				off = end;
+				continue;
+			}
+			/* A bad pointer: take the shift back, and find it
+			 * the general way (the hash has the chunk). */
+			if (w->shift) {
+				r.shift = -w->shift;
+				cm_hash_rebased(NULL, p, end - off,
+						(uint8_t *)bits, NULL, &r, how);
+				r.shift = w->shift;
+			}
+			chunk_hash = NULL;
+		}
+		c = at;
+		if (walk_chunk_slowly(w, chunk_hash, &c, off, end,
+				      relocated_end))
+			return true;
+		off = end;
+	}
+	/* Entries past the data are defects the cursor names. */
+	{
+		uint64_t slot;
+		struct cm_error e;
+
+		if (cm_table_next(&c, &slot, 1, UINT64_MAX, &e) != 0
 		    || cm_table_finish(&c, &e))
 			return defect(w, &e), true;
 	}
@@ -489,12 +544,11 @@ int cm_walk(const uint8_t *blob, uint8_t *wblob, const struct cm_header *h,
 	};
 	uint64_t table_end = h->table_offset + h->table_size;
 	uint64_t relocated_end = 0;
-	struct cm_hash *hash = NULL;
+	struct cm_hash state, *hash = NULL;
 
 	if (!(flags & CM_CHECK_NO_CHECKSUM)) {
-		hash = cm_hash_new();
-		if (!hash)
-			return -1;	/* errno ENOMEM */
+		hash = &state;
+		cm_hash_init(hash);
 	}
 	if (check_zero(&w, h->data_end, h->table_offset, "padding")
 	    || (h->sections_size
@@ -520,7 +574,6 @@ int cm_walk(const uint8_t *blob, uint8_t *wblob, const struct cm_header *h,
 		}
 	}
 out:
-	cm_hash_free(hash);
 	if (w.errors == 0)
 		return 0;
 	if (relocated_end)
@@ -590,15 +643,13 @@ static int ignore_defect(void *ctx, const struct cm_error *err)
 CM_API uint64_t cm_checksum_compute(const void *blob, const struct cm_header *h)
 {
 	struct walk w = { .blob = blob, .h = h, .report = ignore_defect };
-	struct cm_hash *hash = cm_hash_new();
-	uint64_t relocated_end = 0, sum = 0;
+	struct cm_hash hash;
+	uint64_t relocated_end = 0;
 
-	if (!hash)
+	cm_hash_init(&hash);
+	if (walk_data(&w, &hash, &relocated_end))
 		return 0;
-	if (!walk_data(&w, hash, &relocated_end))
-		sum = hash_finish(hash, blob, h);
-	cm_hash_free(hash);
-	return sum;
+	return hash_finish(&hash, blob, h);
 }
 
 CM_API ssize_t cm_object_map(const void *blob, size_t len,

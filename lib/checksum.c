@@ -1,41 +1,558 @@
 /* SPDX-License-Identifier: MIT */
-/* The blob checksum: XXH3-64 of the blob as it reads with base 0. */
-#include <stdlib.h>
+/*
+ * The blob checksum: XXH3-64 of the blob as it reads with base 0.
+ *
+ * The data must be hashed as if every pointer held value - base. Handing it
+ * to libxxhash would mean copying it first, and the copy costs more than
+ * the hash. So the long-input loop of XXH3 (64-byte stripes, a scramble
+ * every 16 of them) runs here and takes each stripe's pointer words rebased
+ * on the fly, from a bitmap of slots: one read of memory checks, hashes and
+ * (when deserializing) relocates. The digest is XXH3_64bits bit for bit:
+ * inputs up to 240 bytes go to libxxhash itself, the secret comes from it,
+ * and the tests compare every path against it.
+ */
+#include <immintrin.h>
+#include <pthread.h>
+#define XXH_STATIC_LINKING_ONLY	/* XXH3_generateSecret_fromSeed */
 #include <xxhash.h>
-#include <xxh_x86dispatch.h>
 
 #include "cma-private.h"
 
-struct cm_hash {
-	XXH3_state_t *state;
+#define STRIPE 64
+#define SECRET_SIZE 192
+#define STRIPES_PER_BLOCK ((SECRET_SIZE - STRIPE) / 8)
+#define SCRAMBLE_KEY (SECRET_SIZE - STRIPE)
+#define LAST_STRIPE_KEY (SECRET_SIZE - STRIPE - 7)
+#define MERGE_KEY 11
+#define SHORT_MAX 240		/* XXH3's own short and mid-size paths */
+/* Reads ahead of the hardware prefetcher, which stops at 4 KiB pages. */
+#define PREFETCH_AHEAD 512
+
+#define PRIME32_1 0x9E3779B1U
+#define PRIME32_2 0x85EBCA77U
+#define PRIME32_3 0xC2B2AE3DU
+#define PRIME64_1 0x9E3779B185EBCA87ULL
+#define PRIME64_2 0xC2B2AE3D27D4EB4FULL
+#define PRIME64_3 0x165667B19E3779F9ULL
+#define PRIME64_4 0x85EBCA77C2B2AE63ULL
+#define PRIME64_5 0x27D4EB2F165667C5ULL
+
+static _Alignas(64) uint8_t secret[SECRET_SIZE];
+static pthread_once_t secret_once = PTHREAD_ONCE_INIT;
+static int best_kernel;		/* enum cm_kernel */
+static int forced_kernel = -1;
+
+static void init_once(void)
+{
+	XXH3_generateSecret_fromSeed(secret, 0);	/* the default secret */
+	__builtin_cpu_init();
+	best_kernel = __builtin_cpu_supports("avx512f") ? CM_KERNEL_AVX512
+		      : __builtin_cpu_supports("avx2") ? CM_KERNEL_AVX2
+						       : CM_KERNEL_SCALAR;
+}
+
+int cm_hash_force_kernel(int kernel)
+{
+	pthread_once(&secret_once, init_once);
+	if (kernel > best_kernel)
+		return -1;
+	forced_kernel = kernel;
+	return 0;
+}
+
+void cm_hash_init(struct cm_hash *s)
+{
+	static const uint64_t init[8] = {
+		PRIME32_3, PRIME64_1, PRIME64_2, PRIME64_3,
+		PRIME64_4, PRIME32_2, PRIME64_5, PRIME32_1,
+	};
+
+	pthread_once(&secret_once, init_once);
+	memcpy(s->acc, init, sizeof init);
+	s->total = 0;
+	s->stripes = 0;
+	s->pending = 0;
+}
+
+/* ---- the reference: one word at a time ---- */
+
+/* One word as hashed (base 0), checked, and written back if asked. */
+static inline uint64_t rebase_word(uint8_t *p, bool slot,
+				   const struct cm_rebase *r, unsigned how,
+				   bool *bad, bool *listed)
+{
+	uint64_t v = cm_load64(p);
+
+	*listed = false;
+	if (!slot || ((how & CM_REBASE_SKIP_NULL) && v == 0))
+		return v;
+	*listed = true;
+	*bad |= v - r->lo > r->span;
+	if (how & CM_REBASE_WRITE)
+		cm_store64(p, v + r->shift);
+	return v - r->base;
+}
+
+static void accumulate_scalar(uint64_t acc[8], const uint8_t *in,
+			      const uint8_t *key)
+{
+	for (int i = 0; i < 8; i++) {
+		uint64_t v = cm_load64(in + 8 * i);
+		uint64_t k = v ^ cm_load64(key + 8 * i);
+
+		acc[i ^ 1] += v;
+		acc[i] += (k & 0xffffffffU) * (k >> 32);
+	}
+}
+
+static void scramble_scalar(uint64_t acc[8])
+{
+	for (int i = 0; i < 8; i++) {
+		uint64_t a = acc[i];
+
+		a ^= a >> 47;
+		a ^= cm_load64(secret + SCRAMBLE_KEY + 8 * i);
+		acc[i] = a * PRIME32_1;
+	}
+}
+
+/*
+ * Kernel contract: rebase, check and (with acc) hash n whole stripes at p;
+ * slots (may be NULL: no pointers) has a bit a word, listed (may be NULL)
+ * gets the slots taken. @return true when a pointer failed its check.
+ */
+static bool stripes_scalar(uint64_t *acc, unsigned *in_block, uint8_t *p,
+			   size_t n, const uint8_t *slots, uint8_t *listed,
+			   const struct cm_rebase *r, unsigned how)
+{
+	bool bad = false;
+
+	for (size_t i = 0; i < n; i++, p += STRIPE) {
+		unsigned m = slots ? slots[i] : 0, taken = 0;
+		uint8_t word[STRIPE];
+
+		for (int j = 0; j < 8; j++) {
+			bool t;
+
+			cm_store64(word + 8 * j,
+				   rebase_word(p + 8 * j, m >> j & 1, r, how,
+					       &bad, &t));
+			taken |= (unsigned)t << j;
+		}
+		if (listed)
+			listed[i] = (uint8_t)taken;
+		if (!acc)
+			continue;
+		accumulate_scalar(acc, word, secret + 8 * *in_block);
+		if (++*in_block == STRIPES_PER_BLOCK) {
+			scramble_scalar(acc);
+			*in_block = 0;
+		}
+	}
+	return bad;
+}
+
+/* ---- the same with AVX2 ---- */
+
+/* Lane j all ones when bit j of the index is set. */
+static const _Alignas(32) uint64_t lane_masks[16][4] = {
+#define L(b) ((b) ? ~0ULL : 0)
+#define M(i) { L((i) & 1), L((i) & 2), L((i) & 4), L((i) & 8) }
+	M(0), M(1), M(2), M(3), M(4), M(5), M(6), M(7),
+	M(8), M(9), M(10), M(11), M(12), M(13), M(14), M(15),
+#undef M
+#undef L
 };
 
-struct cm_hash *cm_hash_new(void)
-{
-	struct cm_hash *s = malloc(sizeof *s);
+struct avx2_consts {
+	__m256i sign, base, lo, span, shift, zero;
+};
 
-	if (!s)
-		return NULL;
-	s->state = XXH3_createState();
-	if (!s->state) {
-		free(s);
-		return NULL;
+/* Half a stripe's pointer words: checked, written, rebased for the hash. */
+__attribute__((target("avx2"), always_inline))
+static inline __m256i rebase_half(__m256i v, unsigned m4, uint8_t *out,
+				  const struct avx2_consts *k, unsigned how,
+				  __m256i *bad, unsigned *taken)
+{
+	__m256i mk = _mm256_load_si256((const __m256i *)lane_masks[m4]);
+	__m256i off;
+
+	if (how & CM_REBASE_SKIP_NULL)
+		mk = _mm256_andnot_si256(_mm256_cmpeq_epi64(v, k->zero), mk);
+	*taken = (unsigned)_mm256_movemask_pd(_mm256_castsi256_pd(mk));
+	off = _mm256_xor_si256(_mm256_sub_epi64(v, k->lo), k->sign);
+	*bad = _mm256_or_si256(*bad, _mm256_and_si256(
+		_mm256_cmpgt_epi64(off, k->span), mk));
+	if (how & CM_REBASE_WRITE)
+		_mm256_storeu_si256((__m256i *)out, _mm256_add_epi64(v,
+				    _mm256_and_si256(k->shift, mk)));
+	return _mm256_sub_epi64(v, _mm256_and_si256(k->base, mk));
+}
+
+/* XXH3's accumulate, half a stripe. */
+__attribute__((target("avx2"), always_inline))
+static inline __m256i accumulate_half(__m256i acc, __m256i v, const uint8_t *key)
+{
+	__m256i dk = _mm256_xor_si256(v, _mm256_loadu_si256((const __m256i *)key));
+	__m256i prod = _mm256_mul_epu32(dk, _mm256_srli_epi64(dk, 32));
+	__m256i swap = _mm256_shuffle_epi32(v, _MM_SHUFFLE(1, 0, 3, 2));
+
+	return _mm256_add_epi64(_mm256_add_epi64(acc, swap), prod);
+}
+
+/* XXH3's scramble, half the accumulators. */
+__attribute__((target("avx2"), always_inline))
+static inline __m256i scramble_half(__m256i acc, const uint8_t *key)
+{
+	const __m256i prime = _mm256_set1_epi32((int)PRIME32_1);
+	__m256i x = _mm256_xor_si256(
+		_mm256_xor_si256(acc, _mm256_srli_epi64(acc, 47)),
+		_mm256_loadu_si256((const __m256i *)key));
+	__m256i lo32 = _mm256_mul_epu32(x, prime);
+	__m256i hi32 = _mm256_mul_epu32(_mm256_srli_epi64(x, 32), prime);
+
+	return _mm256_add_epi64(lo32, _mm256_slli_epi64(hi32, 32));
+}
+
+/* The kernel, specialised by the callers below for each constant `how`
+ * and whether it hashes and lists. */
+__attribute__((target("avx2"), always_inline))
+static inline bool stripes_avx2_body(uint64_t *acc, unsigned *in_block,
+				     uint8_t *p, size_t n,
+				     const uint8_t *slots, uint8_t *listed,
+				     const struct cm_rebase *r,
+				     const unsigned how, const bool hashing,
+				     const bool listing)
+{
+	const struct avx2_consts k = {
+		.sign = _mm256_set1_epi64x((long long)(1ULL << 63)),
+		.base = _mm256_set1_epi64x((long long)r->base),
+		.lo = _mm256_set1_epi64x((long long)r->lo),
+		.span = _mm256_set1_epi64x((long long)(r->span ^ (1ULL << 63))),
+		.shift = _mm256_set1_epi64x((long long)r->shift),
+		.zero = _mm256_setzero_si256(),
+	};
+	__m256i a0 = k.zero, a1 = k.zero, bad = k.zero;
+	unsigned block = *in_block;
+
+	if (hashing) {
+		a0 = _mm256_loadu_si256((const __m256i *)acc);
+		a1 = _mm256_loadu_si256((const __m256i *)(acc + 4));
 	}
-	XXH3_64bits_reset(s->state);
-	return s;
+	for (size_t i = 0; i < n; i++, p += STRIPE) {
+		unsigned m = slots ? slots[i] : 0;
+		__m256i v0, v1;
+
+		__builtin_prefetch(p + PREFETCH_AHEAD);
+		v0 = _mm256_loadu_si256((const __m256i *)p);
+		v1 = _mm256_loadu_si256((const __m256i *)(p + 32));
+		if (m) {
+			unsigned t0, t1;
+
+			v0 = rebase_half(v0, m & 15, p, &k, how, &bad, &t0);
+			v1 = rebase_half(v1, m >> 4, p + 32, &k, how, &bad,
+					 &t1);
+			m = t0 | t1 << 4;
+		}
+		if (listing)
+			listed[i] = (uint8_t)m;
+		if (!hashing)
+			continue;
+		a0 = accumulate_half(a0, v0, secret + 8 * block);
+		a1 = accumulate_half(a1, v1, secret + 8 * block + 32);
+		if (++block == STRIPES_PER_BLOCK) {
+			a0 = scramble_half(a0, secret + SCRAMBLE_KEY);
+			a1 = scramble_half(a1, secret + SCRAMBLE_KEY + 32);
+			block = 0;
+		}
+	}
+	if (hashing) {
+		_mm256_storeu_si256((__m256i *)acc, a0);
+		_mm256_storeu_si256((__m256i *)(acc + 4), a1);
+	}
+	*in_block = block;
+	return !_mm256_testz_si256(bad, bad);
 }
 
-void cm_hash_free(struct cm_hash *s)
+/* ---- the same with AVX-512: a stripe a register, slots a mask ---- */
+
+__attribute__((target("avx512f"), always_inline))
+static inline __m512i accumulate_512(__m512i acc, __m512i v,
+				     const uint8_t *key)
 {
-	if (!s)
+	__m512i dk = _mm512_xor_si512(v, _mm512_loadu_si512(key));
+	__m512i prod = _mm512_mul_epu32(dk, _mm512_srli_epi64(dk, 32));
+	__m512i swap = _mm512_shuffle_epi32(v, (_MM_PERM_ENUM)_MM_SHUFFLE(1, 0, 3, 2));
+
+	return _mm512_add_epi64(_mm512_add_epi64(acc, swap), prod);
+}
+
+__attribute__((target("avx512f"), always_inline))
+static inline __m512i scramble_512(__m512i acc)
+{
+	const __m512i prime = _mm512_set1_epi32((int)PRIME32_1);
+	__m512i x = _mm512_xor_si512(
+		_mm512_xor_si512(acc, _mm512_srli_epi64(acc, 47)),
+		_mm512_loadu_si512(secret + SCRAMBLE_KEY));
+	__m512i lo32 = _mm512_mul_epu32(x, prime);
+	__m512i hi32 = _mm512_mul_epu32(_mm512_srli_epi64(x, 32), prime);
+
+	return _mm512_add_epi64(lo32, _mm512_slli_epi64(hi32, 32));
+}
+
+struct consts_512 {
+	__m512i base, lo, shift;
+	__m512i top;		/* the highest value - lo of a slot so far */
+};
+
+/* One stripe's slots checked, written, and rebased for the hash. */
+__attribute__((target("avx512f"), always_inline))
+static inline __m512i rebase_512(uint8_t *p, __mmask8 m, uint8_t *listed,
+				 struct consts_512 *k, const unsigned how)
+{
+	__m512i v;
+
+	__builtin_prefetch(p + PREFETCH_AHEAD);
+	v = _mm512_loadu_si512(p);
+	if (how & CM_REBASE_SKIP_NULL)
+		m = _mm512_mask_test_epi64_mask(m, v, v);
+	k->top = _mm512_mask_max_epu64(k->top, m, k->top,
+				       _mm512_sub_epi64(v, k->lo));
+	if ((how & CM_REBASE_WRITE) && m)
+		_mm512_storeu_si512(p, _mm512_mask_add_epi64(v, m, v,
+							     k->shift));
+	if (listed)
+		*listed = m;
+	return _mm512_mask_sub_epi64(v, m, v, k->base);
+}
+
+__attribute__((target("avx512f"), always_inline))
+static inline bool stripes_avx512f_body(uint64_t *acc, unsigned *in_block,
+					uint8_t *p, size_t n,
+					const uint8_t *slots, uint8_t *listed,
+					const struct cm_rebase *r,
+					const unsigned how, const bool hashing,
+					const bool listing)
+{
+	struct consts_512 k = {
+		.base = _mm512_set1_epi64((long long)r->base),
+		.lo = _mm512_set1_epi64((long long)r->lo),
+		.shift = _mm512_set1_epi64((long long)r->shift),
+		.top = _mm512_setzero_si512(),
+	};
+	__m512i a = _mm512_setzero_si512();
+	unsigned block = *in_block;
+	size_t i = 0;
+
+	if (hashing)
+		a = _mm512_loadu_si512(acc);
+	while (i < n) {
+		if (hashing && block == 0 && n - i >= STRIPES_PER_BLOCK) {
+			/* A whole block: the keys are constants. */
+#pragma GCC unroll 16
+			for (int j = 0; j < STRIPES_PER_BLOCK; j++)
+				a = accumulate_512(a, rebase_512(
+					p + STRIPE * j, slots ? slots[i + j] : 0,
+					listing ? listed + i + j : NULL, &k, how),
+					secret + 8 * j);
+			a = scramble_512(a);
+			i += STRIPES_PER_BLOCK;
+			p += STRIPE * STRIPES_PER_BLOCK;
+			continue;
+		}
+		__m512i v = rebase_512(p, slots ? slots[i] : 0,
+				       listing ? listed + i : NULL, &k, how);
+		if (hashing) {
+			a = accumulate_512(a, v, secret + 8 * block);
+			if (++block == STRIPES_PER_BLOCK) {
+				a = scramble_512(a);
+				block = 0;
+			}
+		}
+		i++;
+		p += STRIPE;
+	}
+	if (hashing)
+		_mm512_storeu_si512(acc, a);
+	*in_block = block;
+	return _mm512_cmpgt_epu64_mask(k.top,
+				       _mm512_set1_epi64((long long)r->span));
+}
+
+/* Each kernel in the four mixes the callers use. */
+typedef bool kernel_fn(uint64_t *acc, unsigned *in_block, uint8_t *p,
+		       size_t n, const uint8_t *slots, uint8_t *listed,
+		       const struct cm_rebase *r);
+#define VARIANT(isa, name, how, hashing, listing)			\
+	__attribute__((target(#isa)))					\
+	static bool isa##_##name(uint64_t *acc, unsigned *in_block,	\
+				 uint8_t *p, size_t n,			\
+				 const uint8_t *slots, uint8_t *listed,	\
+				 const struct cm_rebase *r)		\
+	{								\
+		return stripes_##isa##_body(acc, in_block, p, n, slots,	\
+					    listed, r, how, hashing,	\
+					    listing);			\
+	}
+#define VARIANTS(isa)							\
+	VARIANT(isa, check, 0, true, false)				\
+	VARIANT(isa, relocate, CM_REBASE_WRITE, true, false)		\
+	VARIANT(isa, trusted, CM_REBASE_WRITE, false, false)		\
+	VARIANT(isa, seal, CM_REBASE_SKIP_NULL, true, true)		\
+	static kernel_fn *const isa##_kernels[4] = {			\
+		isa##_check, isa##_relocate, isa##_trusted, isa##_seal,	\
+	};
+VARIANTS(avx2)
+VARIANTS(avx512f)
+#undef VARIANTS
+#undef VARIANT
+
+/* Which of the four, or -1 for a mix no caller asks for. */
+static int variant(const uint64_t *acc, const uint8_t *listed, unsigned how)
+{
+	if (how == 0 && acc && !listed)
+		return 0;
+	if (how == CM_REBASE_WRITE && !listed)
+		return acc ? 1 : 2;
+	if (how == CM_REBASE_SKIP_NULL && acc && listed)
+		return 3;
+	return -1;
+}
+
+static bool stripes(uint64_t *acc, unsigned *in_block, uint8_t *p, size_t n,
+		    const uint8_t *slots, uint8_t *listed,
+		    const struct cm_rebase *r, unsigned how)
+{
+	int isa = forced_kernel < 0 ? best_kernel : forced_kernel;
+	int v = variant(acc, listed, how);
+
+	if (v >= 0 && isa == CM_KERNEL_AVX512)
+		return avx512f_kernels[v](acc, in_block, p, n, slots, listed, r);
+	if (v >= 0 && isa == CM_KERNEL_AVX2)
+		return avx2_kernels[v](acc, in_block, p, n, slots, listed, r);
+	return stripes_scalar(acc, in_block, p, n, slots, listed, r, how);
+}
+
+/* ---- streaming ---- */
+
+static void take_stripes(struct cm_hash *s, const uint8_t *p, size_t n)
+{
+	static const struct cm_rebase none;
+
+	stripes(s->acc, &s->stripes, (uint8_t *)p, n, NULL, NULL, &none, 0);
+	memcpy(s->last, p + (n - 1) * STRIPE, STRIPE);
+}
+
+/* XXH3 takes a stripe only once more input follows: the last one is hashed
+ * differently, so 1 to 64 bytes are always held back in s->buf. */
+void cm_hash_raw(struct cm_hash *s, const void *data, size_t n)
+{
+	const uint8_t *p = data;
+	size_t k;
+
+	if (n == 0)
 		return;
-	XXH3_freeState(s->state);
-	free(s);
+	if (s->total < SHORT_MAX)
+		memcpy(s->head + s->total, p,
+		       n < SHORT_MAX - s->total ? n : SHORT_MAX - s->total);
+	s->total += n;
+	if (s->pending + n <= STRIPE) {
+		memcpy(s->buf + s->pending, p, n);
+		s->pending += (unsigned)n;
+		return;
+	}
+	if (s->pending) {
+		size_t fill = STRIPE - s->pending;
+
+		memcpy(s->buf + s->pending, p, fill);
+		take_stripes(s, s->buf, 1);
+		p += fill;
+		n -= fill;
+	}
+	k = (n - 1) / STRIPE;
+	if (k)
+		take_stripes(s, p, k);
+	memcpy(s->buf, p + k * STRIPE, n - k * STRIPE);
+	s->pending = (unsigned)(n - k * STRIPE);
 }
 
-void cm_hash_raw(struct cm_hash *s, const void *p, size_t n)
+/* The reference path for a few words: rebased into a copy, hashed raw. */
+static bool rebase_copy(struct cm_hash *s, uint8_t *p, size_t n,
+			const uint8_t *slots, uint8_t *listed, size_t word0,
+			const struct cm_rebase *r, unsigned how)
 {
-	XXH3_64bits_update_dispatch(s->state, p, n);
+	uint8_t copy[STRIPE];
+	bool bad = false;
+
+	for (size_t i = 0; i < n / 8; i++) {
+		size_t w = word0 + i;
+		bool t;
+
+		cm_store64(copy + 8 * i,
+			   rebase_word(p + 8 * i, slots && slots[w / 8] >> w % 8 & 1,
+				       r, how, &bad, &t));
+		if (listed && t)
+			listed[w / 8] |= (uint8_t)(1u << w % 8);
+	}
+	memcpy(copy + n / 8 * 8, p + n / 8 * 8, n % 8);	/* no whole word */
+	if (s)
+		cm_hash_raw(s, copy, n);
+	return bad;
+}
+
+bool cm_hash_rebased(struct cm_hash *s, uint8_t *p, size_t n,
+		     const uint8_t *slots, uint8_t *listed,
+		     const struct cm_rebase *r, unsigned how)
+{
+	size_t done = 0, k;
+	bool bad = false;
+	unsigned no_block = 0;
+
+	pthread_once(&secret_once, init_once);
+	/* Word by word until the stream is stripe-aligned and past XXH3's
+	 * short inputs. */
+	while (s && done < n
+	       && (s->total < 4 * STRIPE || s->pending % STRIPE || s->pending % 8)) {
+		size_t take = STRIPE - s->pending % STRIPE;
+
+		if (take > n - done || s->pending % 8)
+			take = n - done < 8 ? n - done : 8;
+		bad |= rebase_copy(s, p + done, take, slots, listed, done / 8,
+				   r, how);
+		done += take;
+	}
+	if (done == n)
+		return bad;
+	if (s && s->pending == STRIPE) {	/* more follows: take it */
+		take_stripes(s, s->buf, 1);
+		s->pending = 0;
+	}
+	/* Whole stripes; hashing, the last one and any tail go the
+	 * streaming way, which keeps what digest needs of them. */
+	k = (n - done) / STRIPE;
+	if (s)
+		k = n - done > 2 * STRIPE ? (n - done - 1) / STRIPE - 1 : 0;
+	if (k) {
+		if (slots && done % STRIPE)	/* never with aligned callers */
+			k = 0;
+		else
+			bad |= stripes(s ? s->acc : NULL,
+				       s ? &s->stripes : &no_block, p + done,
+				       k, slots ? slots + done / STRIPE : NULL,
+				       listed ? listed + done / STRIPE : NULL,
+				       r, how);
+		if (s && k)
+			s->total += k * STRIPE;
+		done += k * STRIPE;
+	}
+	while (done < n) {
+		size_t take = n - done < STRIPE ? n - done : STRIPE;
+
+		bad |= rebase_copy(s, p + done, take, slots, listed, done / 8,
+				   r, how);
+		done += take;
+	}
+	return bad;
 }
 
 void cm_hash_header(struct cm_hash *s, const uint8_t *header, uint64_t size)
@@ -50,7 +567,33 @@ void cm_hash_header(struct cm_hash *s, const uint8_t *header, uint64_t size)
 		cm_hash_raw(s, header + CM_HEADER_SIZE, size - CM_HEADER_SIZE);
 }
 
-uint64_t cm_hash_digest(struct cm_hash *s)
+static uint64_t mul128_fold64(uint64_t a, uint64_t b)
 {
-	return XXH3_64bits_digest(s->state);
+	unsigned __int128 x = (unsigned __int128)a * b;
+
+	return (uint64_t)x ^ (uint64_t)(x >> 64);
+}
+
+uint64_t cm_hash_digest(const struct cm_hash *s)
+{
+	uint64_t acc[8], h;
+	uint8_t last[STRIPE];
+
+	if (s->total <= SHORT_MAX)
+		return XXH3_64bits(s->head, s->total);
+	memcpy(acc, s->acc, sizeof acc);
+	/* The input's last 64 bytes: the end of the stripe taken last, then
+	 * what is held back. */
+	memcpy(last, s->last + s->pending, STRIPE - s->pending);
+	memcpy(last + STRIPE - s->pending, s->buf, s->pending);
+	accumulate_scalar(acc, last, secret + LAST_STRIPE_KEY);
+	h = s->total * PRIME64_1;
+	for (int i = 0; i < 4; i++)
+		h += mul128_fold64(
+			acc[2 * i] ^ cm_load64(secret + MERGE_KEY + 16 * i),
+			acc[2 * i + 1]
+				^ cm_load64(secret + MERGE_KEY + 16 * i + 8));
+	h ^= h >> 37;
+	h *= 0x165667919E3779F9ULL;
+	return h ^ (h >> 32);
 }

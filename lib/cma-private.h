@@ -127,15 +127,52 @@ void cm_header_encode(const struct cm_header *h, uint8_t *out);
 
 /* ---- checksum (checksum.c: the only file that includes xxhash.h) ---- */
 
-struct cm_hash;
-struct cm_hash *cm_hash_new(void);
-void cm_hash_free(struct cm_hash *s);
+/* XXH3-64, streamed; the data's pointer words can be rebased on the fly. */
+struct cm_hash {
+	uint64_t acc[8];
+	uint64_t total;		/* bytes taken */
+	unsigned stripes;	/* stripes taken in the current block */
+	unsigned pending;	/* bytes held back in buf (1-64 once any) */
+	_Alignas(64) uint8_t buf[64];
+	uint8_t last[64];	/* the stripe taken last */
+	uint8_t head[240];	/* the first bytes, for inputs this short */
+};
+
+void cm_hash_init(struct cm_hash *s);
 /* The header with its base and checksum fields taken as zero: hashed LAST,
  * after [header_size, blob_size) (doc/format.md, Checksum). */
 void cm_hash_header(struct cm_hash *s, const uint8_t *header, uint64_t size);
 /* Bytes as they are. */
 void cm_hash_raw(struct cm_hash *s, const void *p, size_t n);
-uint64_t cm_hash_digest(struct cm_hash *s);
+uint64_t cm_hash_digest(const struct cm_hash *s);
+
+/* How the pointer words of the data are taken by cm_hash_rebased(). */
+struct cm_rebase {
+	uint64_t base;		/* hashed as value - base */
+	uint64_t lo, span;	/* a good value: value - lo <= span */
+	uint64_t shift;		/* CM_REBASE_WRITE: stored as value + shift */
+};
+#define CM_REBASE_WRITE		1u	/* relocate in place */
+#define CM_REBASE_SKIP_NULL	2u	/* a NULL slot is no pointer */
+
+/*
+ * Hash (s may be NULL: no hash) the n bytes at p (a trailing part word as
+ * it is), with
+ * each word whose bit is set in `slots` (bit i % 8 of byte i / 8: the word
+ * at p + 8 i) checked and taken as value - base. `listed` (may be NULL,
+ * zeroed by the caller) gets the bits of the slots taken: all but NULLs
+ * with CM_REBASE_SKIP_NULL. With CM_REBASE_WRITE every slot is written,
+ * good or bad: the caller undoes. @return true when a value failed.
+ * Fastest when the stream is at a multiple of 64 bytes.
+ */
+bool cm_hash_rebased(struct cm_hash *s, uint8_t *p, size_t n,
+		     const uint8_t *slots, uint8_t *listed,
+		     const struct cm_rebase *r, unsigned how);
+/* The loops behind cm_hash_rebased(), best first where the CPU has it. */
+enum cm_kernel { CM_KERNEL_SCALAR, CM_KERNEL_AVX2, CM_KERNEL_AVX512 };
+/* Tests: use this kernel, or -1 the CPU's best. @return -1 when the CPU
+ * lacks it. */
+int cm_hash_force_kernel(int kernel);
 
 /* ---- table cursor (table.c) ---- */
 
@@ -159,6 +196,15 @@ void cm_table_start(struct cm_table_cursor *c, const uint8_t *blob,
  *	   meets the defect.
  */
 ssize_t cm_table_next(struct cm_table_cursor *c, uint64_t *slots, size_t max,
+		      uint64_t limit, struct cm_error *err);
+/*
+ * The entries whose slots lie in [off, limit), off at or below the next
+ * slot, as bits (bit i: the word at off + 8 i) of `bits`, zeroed by the
+ * caller, 64-bit aligned, (limit - off) / 512 + 1 words. Entries are
+ * checked as by cm_table_next(). @return the count; -1 on a defect (err
+ * set), with the entries before it already set and taken.
+ */
+ssize_t cm_table_bits(struct cm_table_cursor *c, uint64_t *bits, uint64_t off,
 		      uint64_t limit, struct cm_error *err);
 /* After the last entry: the count and exact size agree with the header. */
 int cm_table_finish(const struct cm_table_cursor *c, struct cm_error *err);

@@ -6,9 +6,9 @@
 
 #include "cma-private.h"
 
-/* Slots are gathered, checked and hashed a chunk at a time. */
+/* Slots are checked, hashed and listed a chunk at a time (a multiple of
+ * 64 bytes, so the hash takes whole stripes). */
 #define SEAL_CHUNK (16 * 1024)
-#define SEAL_SLOTS (SEAL_CHUNK / 8)
 
 struct sealer {
 	struct cm_attr *mem;
@@ -44,83 +44,66 @@ static void note_dirty(struct cm_attr *mem, uint64_t end)
 		mem->dirty_end = end;
 }
 
-/* Append the entries of `n` ascending slots to the table. */
-static int emit(struct sealer *s, const uint64_t *slots, size_t n)
+/* Append the table entries of the slots listed (bit i: the word at
+ * off + 8 i) in [off, end). */
+static int emit(struct sealer *s, uint64_t off, uint64_t end,
+		const uint64_t *listed)
 {
 	uint8_t *base = s->mem->base;
-	uint64_t pos = s->pos, prev = s->prev;
+	uint64_t pos = s->pos, prev = s->prev, count = s->count;
+	uint64_t limit = s->limit;
 
-	for (size_t i = 0; i < n; i++) {
-		if (pos + 8 > s->limit) {
-			s->pos = pos;
-			if (make_room(s, 8))
-				return -1;
+	for (uint64_t w = 0; w * 512 < end - off; w++)
+		for (uint64_t bits = listed[w]; bits; bits &= bits - 1) {
+			uint64_t slot = off + (w * 64 + (uint64_t)
+					       __builtin_ctzll(bits)) * 8;
+
+			if (pos + 8 > limit) {
+				s->pos = pos;
+				if (make_room(s, 8))
+					return -1;
+				limit = s->limit;
+			}
+			pos += cm_table_encode((uint32_t)s->mode, slot, prev,
+					       base + pos);
+			prev = slot;
+			count++;
 		}
-		pos += cm_table_encode((uint32_t)s->mode, slots[i], prev,
-				       base + pos);
-		prev = slots[i];
-	}
 	s->pos = pos;
 	s->prev = prev;
-	s->count += n;
+	s->count = count;
 	return 0;
 }
 
 /*
- * Copy the data [off, end) into buf, each recorded slot that holds a
- * pointer checked and normalised (base 0) for the hash; their offsets into
- * slots[]. One read of the arena: the rest happens in cache.
+ * Hash the data a chunk at a time as it reads with base 0, every recorded
+ * slot that holds a pointer checked on the way (one read of the arena),
+ * then list those slots in the table. NULL slots are not listed.
  */
-static ssize_t gather(const struct cm_attr *mem, uint64_t off, uint64_t end,
-		      uint8_t *buf, uint64_t *slots)
-{
-	uint64_t base = (uintptr_t)mem->base;
-	uint64_t lo = base + CM_HEADER_SIZE, span = mem->extent - CM_HEADER_SIZE;
-	size_t n = 0;
-
-	memcpy(buf, mem->base + off, end - off);
-	for (uint64_t w = off / 512; w * 512 < end; w++) {
-		uint64_t bits = mem->slots[w];
-
-		while (bits) {
-			uint64_t s = (w * 64 + __builtin_ctzll(bits)) * 8;
-			uint8_t *p;
-			uint64_t v;
-
-			bits &= bits - 1;
-			if (s < off || s >= end)
-				continue;
-			p = buf + (s - off);
-			v = cm_load64(p);
-			if (!v)
-				continue;	/* NULL: not listed */
-			if (v - lo > span) {
-				errno = EINVAL;	/* could never relocate */
-				return -1;
-			}
-			cm_store64(p, v - base);
-			slots[n++] = s;
-		}
-	}
-	return (ssize_t)n;
-}
-
 static int write_table(struct sealer *s, struct cm_hash *hash)
 {
-	_Alignas(64) uint8_t buf[SEAL_CHUNK];
 	struct cm_attr *mem = s->mem;
-	uint64_t slots[SEAL_SLOTS];
+	uint64_t base = (uintptr_t)mem->base;
+	const struct cm_rebase r = {
+		.base = base, .lo = base + CM_HEADER_SIZE,
+		.span = mem->extent - CM_HEADER_SIZE,
+	};
+	/* The arena's slot bitmap, read as bytes: byte i, words 8i-8i+7. */
+	const uint8_t *slots = (const uint8_t *)mem->slots;
 
 	for (uint64_t off = CM_HEADER_SIZE; off < mem->extent;
 	     off += SEAL_CHUNK) {
 		uint64_t end = off + SEAL_CHUNK < mem->extent
 			       ? off + SEAL_CHUNK : mem->extent;
-		ssize_t n = gather(mem, off, end, buf, slots);
+		uint64_t listed[SEAL_CHUNK / 512] = { 0 };
 
-		if (n < 0)
+		if (cm_hash_rebased(hash, mem->base + off, end - off,
+				    slots + off / 64, (uint8_t *)listed, &r,
+				    CM_REBASE_SKIP_NULL)) {
+			errno = EINVAL;	/* a pointer that could never relocate */
 			return -1;
-		cm_hash_raw(hash, buf, end - off);
-		if (emit(s, slots, (size_t)n))
+		}
+		if (emit(s, off, end, listed))
 			return -1;
 	}
 	return 0;
@@ -166,7 +149,7 @@ CM_API void *cm_serialize(struct cm_attr *mem, void *root, int mode,
 	uint8_t header[CM_HEADER_SIZE];
 	struct cm_header h = { 0 };
 	struct sealer s = { .mem = mem, .mode = mode };
-	struct cm_hash *hash = NULL;
+	struct cm_hash hash;
 	uint8_t *r = root;
 
 	if (!mem || (mode != CM_RELATIVE_OFFSET && mode != CM_ABSOLUTE_OFFSET)) {
@@ -185,9 +168,7 @@ CM_API void *cm_serialize(struct cm_attr *mem, void *root, int mode,
 		errno = ERANGE;
 		return NULL;
 	}
-	hash = cm_hash_new();
-	if (!hash)
-		return NULL;
+	cm_hash_init(&hash);
 	/* A previous blob is about to be overwritten: it is live again. */
 	cm_arena_unseal(mem);
 	s.pos = mem->extent;
@@ -195,7 +176,7 @@ CM_API void *cm_serialize(struct cm_attr *mem, void *root, int mode,
 	if (pad(&s, cm_align8(mem->extent)))
 		goto fail;
 	h.table_offset = s.pos;
-	if (write_table(&s, hash))
+	if (write_table(&s, &hash))
 		goto fail;
 	h.table_size = s.pos - h.table_offset;
 	if (mem->flags & CM_OBJECT_MAP) {
@@ -207,7 +188,7 @@ CM_API void *cm_serialize(struct cm_attr *mem, void *root, int mode,
 		h.sections_size = s.pos - h.sections_offset;
 		h.optional_flags = CM_OPT_OBJECT_MAP;
 	}
-	cm_hash_raw(hash, mem->base + h.table_offset, s.pos - h.table_offset);
+	cm_hash_raw(&hash, mem->base + h.table_offset, s.pos - h.table_offset);
 	note_dirty(mem, s.pos);
 
 	h.version_major = CM_VERSION_MAJOR;
@@ -221,11 +202,9 @@ CM_API void *cm_serialize(struct cm_attr *mem, void *root, int mode,
 	h.pointer_count = s.count;
 	h.blob_size = s.pos;
 	cm_header_encode(&h, header);
-	cm_hash_header(hash, header, CM_HEADER_SIZE);
-	h.checksum = cm_hash_digest(hash);
+	cm_hash_header(&hash, header, CM_HEADER_SIZE);
+	h.checksum = cm_hash_digest(&hash);
 	cm_store64(header + CM_H_CHECKSUM, h.checksum);
-	cm_hash_free(hash);
-	hash = NULL;
 
 	if (mem->fd >= 0 && mem->committed != h.blob_size) {
 		if (ftruncate(mem->fd, (off_t)h.blob_size))
@@ -239,6 +218,5 @@ CM_API void *cm_serialize(struct cm_attr *mem, void *root, int mode,
 	return mem->base;
 fail:
 	note_dirty(mem, s.pos);
-	cm_hash_free(hash);
 	return NULL;
 }

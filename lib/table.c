@@ -84,6 +84,25 @@ static int peek(const struct cm_table_cursor *c, uint64_t *slot,
 	return 0;
 }
 
+/* Eight one-byte deltas: no byte zero or with bit 7 set. */
+static inline bool eight_short_deltas(uint64_t x)
+{
+	return !(x & 0x8080808080808080ULL)
+	       && !((x - 0x0101010101010101ULL) & ~x & 0x8080808080808080ULL);
+}
+
+/* peek() where an entry must be, or a count defect past the table. */
+static int peek_entry(const struct cm_table_cursor *c, uint64_t *slot,
+		      unsigned *used, struct cm_error *err)
+{
+	if (c->pos >= c->end)
+		return cm_fail(err, CM_E_COUNT, c->pos, c->index,
+			       "table ends after %llu of %llu relocations",
+			       (unsigned long long)c->index,
+			       (unsigned long long)c->h->pointer_count);
+	return peek(c, slot, used, err);
+}
+
 /*
  * The common case, unrolled from peek(): entries after the first whose slot
  * lies below `bound` (inside this chunk and the data), one-byte deltas or
@@ -103,10 +122,7 @@ static size_t fast_run(struct cm_table_cursor *c, uint64_t *slots,
 		while (index + 8 <= last && pos + 8 <= c->end) {
 			uint64_t x = cm_load64(p + pos), s = prev;
 
-			/* Any byte zero or with bit 7 set: the slow way. */
-			if ((x & 0x8080808080808080ULL)
-			    || ((x - 0x0101010101010101ULL) & ~x
-				& 0x8080808080808080ULL))
+			if (!eight_short_deltas(x))
 				break;
 #pragma GCC unroll 8
 			for (int k = 0; k < 8; k++) {
@@ -165,14 +181,7 @@ ssize_t cm_table_next(struct cm_table_cursor *c, uint64_t *slots, size_t max,
 		}
 		/* A defect after some entries: those first; the defect is
 		 * met again, and returned, by the next call. */
-		if (c->pos >= c->end) {
-			cm_fail(err, CM_E_COUNT, c->pos, c->index,
-				"table ends after %llu of %llu relocations",
-				(unsigned long long)c->index,
-				(unsigned long long)c->h->pointer_count);
-			return n ? (ssize_t)n : -1;
-		}
-		if (peek(c, &s, &used, err))
+		if (peek_entry(c, &s, &used, err))
 			return n ? (ssize_t)n : -1;
 		if (s >= limit)
 			break;
@@ -182,6 +191,137 @@ ssize_t cm_table_next(struct cm_table_cursor *c, uint64_t *slots, size_t max,
 		c->index++;
 	}
 	return (ssize_t)n;
+}
+
+/*
+ * A chunk's slot bits, the two words at `at` held in registers while the
+ * slots stay there: a store per slot would wait on the one before.
+ */
+struct bit_sink {
+	uint64_t *words;
+	uint64_t at, lo, hi;
+};
+
+/* Set the bits of `mask` shifted to start at bit `word` (mask < 2^64). */
+static inline void sink_put(struct bit_sink *k, uint64_t word, uint64_t mask)
+{
+	uint64_t w = word / 64, sh = word % 64;
+
+	if (w != k->at) {
+		k->words[k->at] |= k->lo;
+		if (w == k->at + 1) {
+			k->lo = k->hi;
+		} else {
+			k->words[k->at + 1] |= k->hi;
+			k->lo = 0;
+		}
+		k->hi = 0;
+		k->at = w;
+	}
+	k->lo |= mask << sh;
+	k->hi |= (mask >> 1) >> (63 - sh);	/* no shift by 64 */
+}
+
+/* Bit k set for k = d, 2d, ... 8d: eight equal deltas of d words. */
+static const uint64_t equal_deltas[8] = {
+	0, 0x1fe, 0x15554, 0x1249248, 0x111111110, 0x10842108420,
+	0x1041041041040, 0x102040810204080,
+};
+
+/*
+ * The bits of eight one-byte deltas after a slot (bit 0), when they span
+ * less than 64 words: from a table (equal deltas) or from their prefix sums
+ * (each delta 1-31, so no byte of the sums carries). @return the mask, its
+ * highest bit in *words; 0 when they do not fit or a delta is not 1-31.
+ */
+static inline uint64_t eight_bits(uint64_t x, uint64_t *words)
+{
+	uint64_t mask = 0, sums;
+
+	if (x == (x & 0xff) * 0x0101010101010101ULL && (x & 0xff) < 8) {
+		*words = (x & 0xff) * 8;
+		return equal_deltas[x & 0xff];
+	}
+	if ((x & 0xe0e0e0e0e0e0e0e0ULL) || !eight_short_deltas(x))
+		return 0;
+	sums = x * 0x0101010101010101ULL;
+	*words = sums >> 56;
+	if (*words > 63)
+		return 0;
+#pragma GCC unroll 8
+	for (int i = 0; i < 8; i++)
+		mask |= 1ULL << ((sums >> (8 * i)) & 63);
+	return mask;
+}
+
+ssize_t cm_table_bits(struct cm_table_cursor *c, uint64_t *bits, uint64_t off,
+		      uint64_t limit, struct cm_error *err)
+{
+	const uint8_t *t = c->blob;
+	const uint64_t count = c->h->pointer_count, first = c->index;
+	const uint64_t end = c->end;
+	const uint64_t bound = c->h->data_end - 7 < limit ? c->h->data_end - 7
+							  : limit;
+	const bool relative = c->h->mode == CM_RELATIVE_OFFSET;
+	struct bit_sink k = { .words = bits };
+
+	while (c->index < count) {
+		/* Locals, not the cursor: the bit stores cannot alias them. */
+		uint64_t pos = c->pos, prev = c->prev, index = c->index, s;
+		unsigned used;
+
+		while (relative && index > 0 && index + 8 <= count
+		       && pos + 8 <= end) {
+			uint64_t x = cm_load64(t + pos), s8[8], mask, words;
+
+			if (prev >= off && (mask = eight_bits(x, &words))
+			    && prev + words * 8 < bound) {
+				sink_put(&k, (prev - off) / 8, mask);
+				s = prev + words * 8;
+			} else {
+				if (!eight_short_deltas(x))
+					break;
+				s = prev;
+#pragma GCC unroll 8
+				for (int i = 0; i < 8; i++)
+					s8[i] = s += ((x >> (8 * i)) & 0xff) * 8;
+				if (s >= bound)
+					break;
+#pragma GCC unroll 8
+				for (int i = 0; i < 8; i++)
+					sink_put(&k, (s8[i] - off) / 8, 1);
+			}
+			pos += 8;
+			index += 8;
+			prev = s;
+		}
+		while (!relative && index > 0 && index < count) {
+			s = cm_load64(t + pos);
+			if (s % 8 || s <= prev || s >= bound)
+				break;
+			sink_put(&k, (s - off) / 8, 1);
+			pos += 8;
+			index++;
+			prev = s;
+		}
+		c->pos = pos;
+		c->prev = prev;
+		c->index = index;
+		if (index == count)
+			break;
+		/* One entry the careful way. */
+		if (peek_entry(c, &s, &used, err))
+			return -1;
+		if (s >= limit)
+			break;
+		sink_put(&k, (s - off) / 8, 1);
+		c->prev = s;
+		c->pos += used;
+		c->index++;
+	}
+	bits[k.at] |= k.lo;
+	bits[k.at + 1] |= k.hi;
+	return (ssize_t)(c->index - first);
 }
 
 int cm_table_finish(const struct cm_table_cursor *c, struct cm_error *err)

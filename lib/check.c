@@ -5,10 +5,14 @@
 
 #include "cma-private.h"
 
-/* Data is walked in chunks this big: slots, hash and relocation of one
- * chunk happen while it is in cache. */
-#define WALK_CHUNK (16 * 1024)
-#define WALK_SLOTS (WALK_CHUNK / 8)
+/* Data is walked in chunks this big: a chunk's slots are decoded to a
+ * bitmap, then one pass checks, hashes and relocates it. Large, so the
+ * per-chunk costs vanish; the bitmap is 1/64 of it, on the stack. */
+#define WALK_CHUNK (256 * 1024)
+/* The general way (a defect to find, an object map) takes pieces this big,
+ * slot offsets in an array. */
+#define SLOW_PIECE (16 * 1024)
+#define SLOW_SLOTS (SLOW_PIECE / 8)
 
 /* The object map, located and checked, read in place. */
 struct object_map {
@@ -229,11 +233,11 @@ static void shift_slots(uint8_t *wblob, const uint64_t *slots, size_t n,
 static void undo(struct walk *w, uint64_t end)
 {
 	struct cm_table_cursor c;
-	uint64_t slots[WALK_SLOTS];
+	uint64_t slots[SLOW_SLOTS];
 	ssize_t n;
 
 	cm_table_start(&c, w->blob, w->h);
-	while ((n = cm_table_next(&c, slots, WALK_SLOTS, end, NULL)) > 0)
+	while ((n = cm_table_next(&c, slots, SLOW_SLOTS, end, NULL)) > 0)
 		shift_slots(w->wblob, slots, (size_t)n, -w->shift);
 }
 
@@ -294,7 +298,7 @@ static bool hash_chunk_copy(struct walk *w, struct cm_hash *hash,
 			    uint64_t off, uint64_t end, const uint64_t *slots,
 			    size_t n, uint64_t first)
 {
-	_Alignas(64) uint8_t buf[WALK_CHUNK];
+	_Alignas(64) uint8_t buf[SLOW_PIECE];
 	const struct cm_header *h = w->h;
 	uint64_t lo = h->base + h->header_size;
 	uint64_t span = h->data_end - h->header_size;
@@ -324,113 +328,23 @@ static bool hash_chunk_copy(struct walk *w, struct cm_hash *hash,
 	return false;
 }
 
-/*
- * Trusted relocation (no checksum, no object map): decode, check and shift
- * in one loop, no chunks. Structure and pointers are checked as always;
- * the common entries (one-byte deltas eight at a time, or ascending
- * absolute offsets) take the short way, any other the cursor's.
- */
-static bool relocate_trusted(struct walk *w, uint64_t *relocated_end)
-{
-	const struct cm_header *h = w->h;
-	const uint64_t lo = h->base + h->header_size;
-	const uint64_t span = h->data_end - h->header_size;
-	const uint64_t bound = h->data_end - 7, shift = w->shift;
-	const uint64_t count = h->pointer_count;
-	const uint8_t *t = w->blob;
-	uint8_t *b = w->wblob;
-	struct cm_table_cursor c;
-	struct cm_error e = { 0 };
-
-	cm_table_start(&c, w->blob, h);
-	while (c.index < count) {
-		/* Locals, not the cursor: nothing in memory can alias them. */
-		uint64_t pos = c.pos, prev = c.prev, index = c.index, slot, v;
-
-		if (h->mode == CM_RELATIVE_OFFSET) {
-			while (index > 0 && index + 8 <= count
-			       && pos + 8 <= c.end) {
-				uint64_t x = cm_load64(t + pos), s8[8], s = prev;
-				int k;
-
-				if ((x & 0x8080808080808080ULL)
-				    || ((x - 0x0101010101010101ULL) & ~x
-					& 0x8080808080808080ULL))
-					break;
-#pragma GCC unroll 8
-				for (k = 0; k < 8; k++)
-					s8[k] = s += ((x >> (8 * k)) & 0xff) * 8;
-				if (s >= bound)
-					break;
-				for (k = 0; k < 8; k++) {
-					v = cm_load64(b + s8[k]);
-					prefetch_ahead(b, s8[k], h);
-					if (v - lo > span)
-						break;
-					cm_store64(b + s8[k], v + shift);
-				}
-				pos += (uint64_t)k;
-				index += (uint64_t)k;
-				if (k > 0)
-					prev = s8[k - 1];
-				if (k < 8)
-					break;
-			}
-		} else {
-			while (index > 0 && index < count) {
-				uint64_t s = cm_load64(t + pos);
-
-				if (s % 8 || s <= prev || s >= bound)
-					break;
-				v = cm_load64(b + s);
-				prefetch_ahead(b, s, h);
-				if (v - lo > span)
-					break;
-				cm_store64(b + s, v + shift);
-				pos += 8;
-				index++;
-				prev = s;
-			}
-		}
-		c.pos = pos;
-		c.prev = prev;
-		c.index = index;
-		if (index)
-			*relocated_end = prev + 8;
-		if (index == count)
-			break;
-		/* One entry the long way: it reports what is wrong. */
-		if (cm_table_next(&c, &slot, 1, UINT64_MAX, &e) != 1)
-			return defect(w, &e), true;
-		v = cm_load64(b + slot);
-		if (!cm_value_ok(h, v)) {
-			cm_fail_pointer(&e, slot, c.index - 1, v);
-			return defect(w, &e), true;
-		}
-		cm_store64(b + slot, v + shift);
-		*relocated_end = slot + 8;
-	}
-	if (cm_table_finish(&c, &e))
-		return defect(w, &e), true;
-	return false;
-}
-
 /* A chunk the general way: slot offsets, every check with its report. */
 static bool walk_chunk_slowly(struct walk *w, struct cm_hash *hash,
 			      struct cm_table_cursor *c, uint64_t off,
 			      uint64_t to, uint64_t *relocated_end)
 {
-	uint64_t slots[WALK_SLOTS];
+	uint64_t slots[SLOW_SLOTS];
 
 	while (off < to) {
-		uint64_t first = c->index, end = to;
+		uint64_t first = c->index;
+		uint64_t end = to - off > SLOW_PIECE ? off + SLOW_PIECE : to;
 		struct cm_error e;
 		ssize_t n;
 
-		n = cm_table_next(c, slots, WALK_SLOTS, end, &e);
+		n = cm_table_next(c, slots, SLOW_SLOTS, end, &e);
 		if (n < 0)
 			return defect(w, &e), true;
-		if ((size_t)n == WALK_SLOTS)	/* chunk full: take it in two */
+		if ((size_t)n == SLOW_SLOTS)	/* piece full: take it in two */
 			end = slots[n - 1] + 8;
 		if (w->shift && w->errors == 0 && !w->map.pairs
 		    && relocate_chunk(w, hash, off, end, slots, (size_t)n)
@@ -555,9 +469,7 @@ int cm_walk(const uint8_t *blob, uint8_t *wblob, const struct cm_header *h,
 		&& check_zero(&w, table_end, h->sections_offset, "padding"))
 	    || check_sections(&w))
 		goto out;
-	if (w.shift && !hash && !w.map.pairs
-	    ? relocate_trusted(&w, &relocated_end)
-	    : walk_data(&w, hash, &relocated_end))
+	if (walk_data(&w, hash, &relocated_end))
 		goto out;
 	if (hash) {
 		uint64_t sum = hash_finish(hash, blob, h);

@@ -51,6 +51,12 @@ static void init_once(void)
 						       : CM_KERNEL_SCALAR;
 }
 
+int cm_kernel_in_use(void)
+{
+	pthread_once(&secret_once, init_once);
+	return forced_kernel < 0 ? best_kernel : forced_kernel;
+}
+
 int cm_hash_force_kernel(int kernel)
 {
 	pthread_once(&secret_once, init_once);
@@ -423,7 +429,7 @@ static bool stripes(uint64_t *acc, unsigned *in_block, uint8_t *p, size_t n,
 		    const uint8_t *slots, uint8_t *listed,
 		    const struct cm_rebase *r, unsigned how)
 {
-	int isa = forced_kernel < 0 ? best_kernel : forced_kernel;
+	int isa = cm_kernel_in_use();
 	int v = variant(acc, listed, how);
 
 	if (v >= 0 && isa == CM_KERNEL_AVX512)

@@ -170,6 +170,8 @@ bool cm_hash_rebased(struct cm_hash *s, uint8_t *p, size_t n,
 		     const struct cm_rebase *r, unsigned how);
 /* The loops behind cm_hash_rebased(), best first where the CPU has it. */
 enum cm_kernel { CM_KERNEL_SCALAR, CM_KERNEL_AVX2, CM_KERNEL_AVX512 };
+/* The kernel this CPU (or a test) chose: SIMD table decoding follows it. */
+int cm_kernel_in_use(void);
 /* Tests: use this kernel, or -1 the CPU's best. @return -1 when the CPU
  * lacks it. */
 int cm_hash_force_kernel(int kernel);

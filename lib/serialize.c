@@ -8,7 +8,7 @@
 
 /* Slots are checked, hashed and listed a chunk at a time (a multiple of
  * 64 bytes, so the hash takes whole stripes). */
-#define SEAL_CHUNK (16 * 1024)
+#define SEAL_CHUNK (256 * 1024)
 
 struct sealer {
 	struct cm_attr *mem;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Relocation table decoding: a checked cursor, and the public iterator. */
 #include <errno.h>
+#include <immintrin.h>
 
 #include "cma-private.h"
 
@@ -228,6 +229,17 @@ static const uint64_t equal_deltas[8] = {
 	0x1041041041040, 0x102040810204080,
 };
 
+/* Are the 64 bytes at p all equal? */
+static inline bool sixty_four_equal(const uint8_t *p)
+{
+	__m128i first = _mm_set1_epi8((char)p[0]), same = _mm_set1_epi8(-1);
+
+	for (int i = 0; i < 4; i++)
+		same = _mm_and_si128(same, _mm_cmpeq_epi8(first,
+			_mm_loadu_si128((const __m128i *)(p + 16 * i))));
+	return _mm_movemask_epi8(same) == 0xffff;
+}
+
 /*
  * The bits of eight one-byte deltas after a slot (bit 0), when they span
  * less than 64 words: from a table (equal deltas) or from their prefix sums
@@ -254,6 +266,44 @@ static inline uint64_t eight_bits(uint64_t x, uint64_t *words)
 	return mask;
 }
 
+/*
+ * Absolute entries eight at a time with AVX-512: aligned, ascending, below
+ * `bound`, from `off` on and within 64 words, or it stops. @return the
+ * entries taken.
+ */
+__attribute__((target("avx512f")))
+static uint64_t absolute_eights_avx512(const uint8_t *t, uint64_t pos,
+				       uint64_t prev, uint64_t todo,
+				       uint64_t off, uint64_t bound,
+				       struct bit_sink *k)
+{
+	const __m512i seven = _mm512_set1_epi64(7), one = _mm512_set1_epi64(1);
+	const __m512i top = _mm512_set1_epi64((long long)bound);
+	uint64_t done = 0;
+
+	for (; done + 8 <= todo; done += 8, pos += 64) {
+		__m512i v = _mm512_loadu_si512(t + pos);
+		__m512i before = _mm512_alignr_epi64(
+			v, _mm512_set1_epi64((long long)prev), 7);
+		uint64_t first = (uint64_t)_mm_cvtsi128_si64(
+			_mm512_castsi512_si128(v));
+		uint64_t last = (uint64_t)_mm256_extract_epi64(
+			_mm512_extracti64x4_epi64(v, 1), 3);
+
+		if (_mm512_test_epi64_mask(v, seven)
+		    | _mm512_cmple_epu64_mask(v, before)
+		    | _mm512_cmpge_epu64_mask(v, top)
+		    || first < off || last - first > 63 * 8)
+			break;
+		sink_put(k, (first - off) / 8, (uint64_t)_mm512_reduce_or_epi64(
+			_mm512_sllv_epi64(one, _mm512_srli_epi64(
+				_mm512_sub_epi64(v, _mm512_set1_epi64(
+					(long long)first)), 3))));
+		prev = last;
+	}
+	return done;
+}
+
 ssize_t cm_table_bits(struct cm_table_cursor *c, uint64_t *bits, uint64_t off,
 		      uint64_t limit, struct cm_error *err)
 {
@@ -263,6 +313,7 @@ ssize_t cm_table_bits(struct cm_table_cursor *c, uint64_t *bits, uint64_t off,
 	const uint64_t bound = c->h->data_end - 7 < limit ? c->h->data_end - 7
 							  : limit;
 	const bool relative = c->h->mode == CM_RELATIVE_OFFSET;
+	const bool avx512 = !relative && cm_kernel_in_use() == CM_KERNEL_AVX512;
 	struct bit_sink k = { .words = bits };
 
 	while (c->index < count) {
@@ -273,7 +324,23 @@ ssize_t cm_table_bits(struct cm_table_cursor *c, uint64_t *bits, uint64_t off,
 		while (relative && index > 0 && index + 8 <= count
 		       && pos + 8 <= end) {
 			uint64_t x = cm_load64(t + pos), s8[8], mask, words;
+			uint64_t d = t[pos];
 
+			/* 64 equal deltas below 8 words: arrays of records,
+			 * lists allocated in order. */
+			if (index + 64 <= count && pos + 64 <= end
+			    && prev >= off && d - 1 < 7
+			    && prev + d * 64 * 8 < bound
+			    && sixty_four_equal(t + pos)) {
+#pragma GCC unroll 8
+				for (uint64_t i = 0; i < 8; i++)
+					sink_put(&k, (prev - off) / 8 + i * 8 * d,
+						 equal_deltas[d]);
+				pos += 64;
+				index += 64;
+				prev += d * 64 * 8;
+				continue;
+			}
 			if (prev >= off && (mask = eight_bits(x, &words))
 			    && prev + words * 8 < bound) {
 				sink_put(&k, (prev - off) / 8, mask);
@@ -294,6 +361,39 @@ ssize_t cm_table_bits(struct cm_table_cursor *c, uint64_t *bits, uint64_t off,
 			pos += 8;
 			index += 8;
 			prev = s;
+		}
+		if (!relative && index > 0 && avx512) {
+			uint64_t n = absolute_eights_avx512(t, pos, prev,
+							    count - index,
+							    off, bound, &k);
+
+			if (n) {
+				pos += 8 * n;
+				index += n;
+				prev = cm_load64(t + pos - 8);
+			}
+		}
+		while (!relative && index > 0 && index + 8 <= count) {
+			uint64_t s8[8], odd = 0, order = 0, mask = 0;
+
+#pragma GCC unroll 8
+			for (int i = 0; i < 8; i++) {
+				s8[i] = cm_load64(t + pos + 8 * i);
+				odd |= s8[i];
+				order |= s8[i] <= (i ? s8[i - 1] : prev);
+			}
+			/* Aligned, ascending, below the bound and at most 63
+			 * words after the first: one mask. */
+			if ((odd & 7) || order || s8[7] >= bound
+			    || s8[0] < off || s8[7] - s8[0] > 63 * 8)
+				break;
+#pragma GCC unroll 8
+			for (int i = 0; i < 8; i++)
+				mask |= 1ULL << ((s8[i] - s8[0]) / 8);
+			sink_put(&k, (s8[0] - off) / 8, mask);
+			pos += 64;
+			index += 8;
+			prev = s8[7];
 		}
 		while (!relative && index > 0 && index < count) {
 			s = cm_load64(t + pos);

@@ -229,13 +229,13 @@ static const uint64_t equal_deltas[8] = {
 	0x1041041041040, 0x102040810204080,
 };
 
-/* Are the 64 bytes at p all equal? */
-static inline bool sixty_four_equal(const uint8_t *p)
+/* Are the 64 bytes at p the 8 bytes x eight times over? */
+static inline bool eight_times(const uint8_t *p, uint64_t x)
 {
-	__m128i first = _mm_set1_epi8((char)p[0]), same = _mm_set1_epi8(-1);
+	__m128i want = _mm_set1_epi64x((long long)x), same = _mm_set1_epi8(-1);
 
 	for (int i = 0; i < 4; i++)
-		same = _mm_and_si128(same, _mm_cmpeq_epi8(first,
+		same = _mm_and_si128(same, _mm_cmpeq_epi8(want,
 			_mm_loadu_si128((const __m128i *)(p + 16 * i))));
 	return _mm_movemask_epi8(same) == 0xffff;
 }
@@ -324,25 +324,24 @@ ssize_t cm_table_bits(struct cm_table_cursor *c, uint64_t *bits, uint64_t off,
 		while (relative && index > 0 && index + 8 <= count
 		       && pos + 8 <= end) {
 			uint64_t x = cm_load64(t + pos), s8[8], mask, words;
-			uint64_t d = t[pos];
 
-			/* 64 equal deltas below 8 words: arrays of records,
-			 * lists allocated in order. */
-			if (index + 64 <= count && pos + 64 <= end
-			    && prev >= off && d - 1 < 7
-			    && prev + d * 64 * 8 < bound
-			    && sixty_four_equal(t + pos)) {
-#pragma GCC unroll 8
-				for (uint64_t i = 0; i < 8; i++)
-					sink_put(&k, (prev - off) / 8 + i * 8 * d,
-						 equal_deltas[d]);
-				pos += 64;
-				index += 64;
-				prev += d * 64 * 8;
-				continue;
-			}
 			if (prev >= off && (mask = eight_bits(x, &words))
 			    && prev + words * 8 < bound) {
+				/* The same eight deltas eight times over
+				 * (records of one layout allocated in order):
+				 * 64 entries. */
+				if (index + 64 <= count && pos + 64 <= end
+				    && prev + words * 64 < bound
+				    && eight_times(t + pos, x)) {
+#pragma GCC unroll 8
+					for (uint64_t i = 0; i < 8; i++)
+						sink_put(&k, (prev - off) / 8
+							 + i * words, mask);
+					pos += 64;
+					index += 64;
+					prev += words * 64;
+					continue;
+				}
 				sink_put(&k, (prev - off) / 8, mask);
 				s = prev + words * 8;
 			} else {

@@ -69,67 +69,105 @@ static uint64_t first_entry(const uint8_t *blob, const struct cm_header *h,
 struct part {
 	uint8_t *blob;
 	const struct cm_header *h;
-	uint64_t first, last;	/* entries [first, last) */
-	uint64_t from, to;	/* their slots lie in [from, to) */
-	uint64_t done;		/* entries shifted */
+	struct cm_table_cursor start;	/* at the part's first entry */
+	uint64_t last;		/* the next part's first entry */
+	uint64_t from, to;	/* its slots lie in [from, to) */
+	uint64_t done_end;	/* slots below are shifted */
 	int result;
 	struct cm_error err;
 };
 
-/* Check and shift one part's entries; they partition the table, and each
- * part checks its own are ascending inside its range, so together they are
- * the whole table in order. */
+/* Parts are decoded and relocated in chunks this big (bitmap on stack). */
+#define PART_CHUNK (256 * 1024)
+
+/* Shift back the slots of [pt->from, pt->done_end): the part as it was. */
+static void unshift_part(const struct part *pt)
+{
+	const struct cm_header *h = pt->h;
+	const struct cm_rebase back = {
+		.lo = 0, .span = UINT64_MAX, .shift = h->base - (uintptr_t)pt->blob,
+	};
+	struct cm_table_cursor c = pt->start;
+
+	for (uint64_t off = pt->from; off < pt->done_end; off += PART_CHUNK) {
+		uint64_t end = pt->done_end - off < PART_CHUNK ? pt->done_end
+							       : off + PART_CHUNK;
+		uint64_t bits[PART_CHUNK / 512 + 1] = { 0 };
+
+		cm_table_bits(&c, bits, off, end, NULL);
+		cm_hash_rebased(NULL, pt->blob + off, end - off,
+				(uint8_t *)bits, NULL, &back, CM_REBASE_WRITE);
+	}
+}
+
+/* The first bad pointer among a chunk's slots (the first is entry
+ * `index`), for the report. */
+static void name_bad_pointer(struct part *pt, uint64_t off,
+			     const uint64_t *bits, uint64_t words,
+			     uint64_t index)
+{
+	const struct cm_header *h = pt->h;
+
+	for (uint64_t w = 0; w * 64 < words; w++)
+		for (uint64_t b = bits[w]; b; b &= b - 1) {
+			uint64_t slot = off + (w * 64 + (uint64_t)
+					       __builtin_ctzll(b)) * 8;
+			uint64_t v = cm_load64(pt->blob + slot);
+
+			if (!cm_value_ok(h, v)) {
+				cm_fail_pointer(&pt->err, slot, index, v);
+				return;
+			}
+			index++;
+		}
+}
+
+/* Check and shift one part's entries, a chunk at a time; the parts
+ * partition the table, and each checks its own are ascending inside its
+ * range, so together they are the whole table in order. */
 static void *relocate_part(void *arg)
 {
 	struct part *pt = arg;
 	const struct cm_header *h = pt->h;
-	uint64_t shift = (uintptr_t)pt->blob - h->base;
-	struct cm_table_cursor c;
-	uint64_t slots[512];
-	ssize_t n;
-	size_t k;
+	const struct cm_rebase r = {
+		.base = h->base, .lo = h->base + h->header_size,
+		.span = h->data_end - h->header_size,
+		.shift = (uintptr_t)pt->blob - h->base,
+	};
+	struct cm_table_cursor c = pt->start;
 
-	cm_table_start(&c, pt->blob, h);
-	c.pos = h->table_offset + pt->first * 8;
-	c.index = pt->first;
-	c.prev = pt->first ? cm_load64(pt->blob + c.pos - 8) : 0;
-	pt->result = 0;
-	while (c.index < pt->last) {
-		size_t want = pt->last - c.index < 512 ? pt->last - c.index
-						       : 512;
+	pt->result = -1;
+	pt->done_end = pt->from;
+	for (uint64_t off = pt->from; off < pt->to; off += PART_CHUNK) {
+		uint64_t end = pt->to - off < PART_CHUNK ? pt->to
+							 : off + PART_CHUNK;
+		uint64_t bits[PART_CHUNK / 512 + 1] = { 0 };
+		uint64_t first = c.index;
+		struct cm_rebase back = r;
 
-		n = cm_table_next(&c, slots, want, pt->to, &pt->err);
-		if (n <= 0 || slots[0] < pt->from)
-			goto fail;
-		k = cm_shift_checked(pt->blob, h, slots, (size_t)n, shift);
-		if (k < (size_t)n) {
-			cm_fail_pointer(&pt->err, slots[k],
-					c.index - (uint64_t)n + k,
-					cm_load64(pt->blob + slots[k]));
-			goto fail;
+		if (cm_table_bits(&c, bits, off, end, &pt->err) < 0)
+			return NULL;
+		if (cm_hash_rebased(NULL, pt->blob + off, end - off,
+				    (uint8_t *)bits, NULL, &r,
+				    CM_REBASE_WRITE)) {
+			back.shift = -r.shift;	/* this chunk as it was */
+			cm_hash_rebased(NULL, pt->blob + off, end - off,
+					(uint8_t *)bits, NULL, &back,
+					CM_REBASE_WRITE);
+			name_bad_pointer(pt, off, bits, (end - off) / 8,
+					 first);
+			return NULL;
 		}
-		pt->done += (uint64_t)n;
+		pt->done_end = end;
 	}
-	return NULL;
-fail:
-	if (pt->err.code == CM_OK)
+	if (c.index != pt->last) {
 		cm_fail(&pt->err, CM_E_ORDER, c.pos, c.index,
 			"relocation %llu out of order",
 			(unsigned long long)c.index);
-	pt->result = -1;
-	return NULL;
-}
-
-static void unshift_part(const struct part *pt)
-{
-	uint64_t shift = (uintptr_t)pt->blob - pt->h->base;
-
-	for (uint64_t i = 0; i < pt->done; i++) {
-		uint64_t s = cm_load64(pt->blob + pt->h->table_offset
-				       + (pt->first + i) * 8);
-
-		cm_store64(pt->blob + s, cm_load64(pt->blob + s) - shift);
+		return NULL;
 	}
+	pt->result = 0;
+	return NULL;
 }
 
 CM_API void *cm_deserialize_mt(void *blob, size_t len, int flags, int threads,
@@ -167,14 +205,23 @@ CM_API void *cm_deserialize_mt(void *blob, size_t len, int flags, int threads,
 	for (int i = 0; i < threads; i++) {
 		uint64_t from = h.header_size + step * i;
 		uint64_t to = i == threads - 1 ? h.table_offset : from + step;
-
-		parts[i] = (struct part){ .blob = p, .h = &h,
-			.from = from, .to = to };
 		/* Part 0 takes the table from its first entry, so entries
 		 * below the data are met, and refused, there. */
-		parts[i].first = i ? first_entry(p, &h, from) : 0;
+		uint64_t first = i ? first_entry(p, &h, from) : 0;
+
+		if (from > h.table_offset)
+			from = h.table_offset;
+		if (to > h.table_offset)
+			to = h.table_offset;
+		parts[i] = (struct part){ .blob = p, .h = &h,
+			.from = from, .to = to };
+		cm_table_start(&parts[i].start, p, &h);
+		parts[i].start.pos = h.table_offset + first * 8;
+		parts[i].start.index = first;
+		parts[i].start.prev = first ? cm_load64(p + h.table_offset
+						       + first * 8 - 8) : 0;
 		if (i > 0)
-			parts[i - 1].last = parts[i].first;
+			parts[i - 1].last = first;
 	}
 	parts[threads - 1].last = h.pointer_count;
 	for (; started < threads; started++)

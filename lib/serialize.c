@@ -44,34 +44,77 @@ static void note_dirty(struct cm_attr *mem, uint64_t end)
 		mem->dirty_end = end;
 }
 
+/* The entries of the slots in `bits` (bit i: the word at `first` + 8 i),
+ * room made for each. */
+static int emit_word_carefully(struct sealer *s, uint64_t first,
+			       uint64_t bits)
+{
+	for (; bits; bits &= bits - 1) {
+		uint64_t slot = first + (uint64_t)__builtin_ctzll(bits) * 8;
+
+		if (s->pos + 8 > s->limit && make_room(s, 8))
+			return -1;
+		s->pos += cm_table_encode((uint32_t)s->mode, slot, s->prev,
+					  s->mem->base + s->pos);
+		s->prev = slot;
+		s->count++;
+	}
+	return 0;
+}
+
+/* The entries of the slots in `bits` at base + *pos, room made; called with
+ * a constant mode so each mode gets its own loop. */
+static inline __attribute__((always_inline)) void
+emit_word(uint8_t *base, uint64_t *pos, uint64_t *prev, uint64_t first,
+	  uint64_t bits, uint32_t mode)
+{
+	uint64_t p = *pos, last = *prev;
+
+	for (; bits; bits &= bits - 1) {
+		uint64_t slot = first + (uint64_t)__builtin_ctzll(bits) * 8;
+
+		p += cm_table_encode(mode, slot, last, base + p);
+		last = slot;
+	}
+	*pos = p;
+	*prev = last;
+}
+
 /* Append the table entries of the slots listed (bit i: the word at
- * off + 8 i) in [off, end). */
+ * off + 8 i) in [off, end): room is made a bitmap word at a time. */
 static int emit(struct sealer *s, uint64_t off, uint64_t end,
 		const uint64_t *listed)
 {
+	const uint32_t mode = (uint32_t)s->mode;
+	const uint64_t most = mode == CM_RELATIVE_OFFSET ? CM_VLQ_REL_MAX_BYTES
+							 : 8;
 	uint8_t *base = s->mem->base;
-	uint64_t pos = s->pos, prev = s->prev, count = s->count;
-	uint64_t limit = s->limit;
 
-	for (uint64_t w = 0; w * 512 < end - off; w++)
-		for (uint64_t bits = listed[w]; bits; bits &= bits - 1) {
-			uint64_t slot = off + (w * 64 + (uint64_t)
-					       __builtin_ctzll(bits)) * 8;
+	for (uint64_t w = 0; w * 512 < end - off; w++) {
+		uint64_t bits = listed[w], first = off + w * 512;
+		uint64_t n = (uint64_t)__builtin_popcountll(bits), pos, prev;
 
-			if (pos + 8 > limit) {
-				s->pos = pos;
-				if (make_room(s, 8))
-					return -1;
-				limit = s->limit;
-			}
-			pos += cm_table_encode((uint32_t)s->mode, slot, prev,
-					       base + pos);
-			prev = slot;
-			count++;
+		if (!n)
+			continue;
+		/* Room for the worst case, or entry by entry near the end. */
+		if (s->pos + n * most + 8 > s->limit
+		    && make_room(s, n * most + 8)) {
+			if (emit_word_carefully(s, first, bits))
+				return -1;
+			continue;
 		}
-	s->pos = pos;
-	s->prev = prev;
-	s->count = count;
+		pos = s->pos;
+		prev = s->prev;
+		if (mode == CM_RELATIVE_OFFSET)
+			emit_word(base, &pos, &prev, first, bits,
+				  CM_RELATIVE_OFFSET);
+		else
+			emit_word(base, &pos, &prev, first, bits,
+				  CM_ABSOLUTE_OFFSET);
+		s->pos = pos;
+		s->prev = prev;
+		s->count += n;
+	}
 	return 0;
 }
 

@@ -223,6 +223,12 @@ static inline void sink_put(struct bit_sink *k, uint64_t word, uint64_t mask)
 	k->hi |= (mask >> 1) >> (63 - sh);	/* no shift by 64 */
 }
 
+static inline void sink_flush(struct bit_sink *k)
+{
+	k->words[k->at] |= k->lo;
+	k->words[k->at + 1] |= k->hi;
+}
+
 /* Bit k set for k = d, 2d, ... 8d: eight equal deltas of d words. */
 static const uint64_t equal_deltas[8] = {
 	0, 0x1fe, 0x15554, 0x1249248, 0x111111110, 0x10842108420,
@@ -409,8 +415,10 @@ ssize_t cm_table_bits(struct cm_table_cursor *c, uint64_t *bits, uint64_t off,
 		if (index == count)
 			break;
 		/* One entry the careful way. */
-		if (peek_entry(c, &s, &used, err))
+		if (peek_entry(c, &s, &used, err)) {
+			sink_flush(&k);
 			return -1;
+		}
 		if (s >= limit)
 			break;
 		sink_put(&k, (s - off) / 8, 1);
@@ -418,8 +426,7 @@ ssize_t cm_table_bits(struct cm_table_cursor *c, uint64_t *bits, uint64_t off,
 		c->pos += used;
 		c->index++;
 	}
-	bits[k.at] |= k.lo;
-	bits[k.at + 1] |= k.hi;
+	sink_flush(&k);
 	return (ssize_t)(c->index - first);
 }
 

@@ -125,11 +125,15 @@ static void scramble_scalar(uint64_t acc[8])
 /*
  * Kernel contract: rebase, check and (with acc) hash n whole stripes at p;
  * slots (may be NULL: no pointers) has a bit a word, listed (may be NULL)
- * gets the slots taken. @return true when a pointer failed its check.
+ * gets the slots taken. With `sums`, each block's accumulation is stored
+ * there (8 words a block) instead of scrambled in, acc restarting at zero:
+ * the blocks' shares, for another thread to fold in. @return true when a
+ * pointer failed its check.
  */
 static bool stripes_scalar(uint64_t *acc, unsigned *in_block, uint8_t *p,
 			   size_t n, const uint8_t *slots, uint8_t *listed,
-			   const struct cm_rebase *r, unsigned how)
+			   const struct cm_rebase *r, unsigned how,
+			   uint64_t *sums)
 {
 	bool bad = false;
 
@@ -151,7 +155,13 @@ static bool stripes_scalar(uint64_t *acc, unsigned *in_block, uint8_t *p,
 			continue;
 		accumulate_scalar(acc, word, secret + 8 * *in_block);
 		if (++*in_block == STRIPES_PER_BLOCK) {
-			scramble_scalar(acc);
+			if (sums) {
+				memcpy(sums, acc, 64);
+				memset(acc, 0, 64);
+				sums += 8;
+			} else {
+				scramble_scalar(acc);
+			}
 			*in_block = 0;
 		}
 	}
@@ -228,7 +238,7 @@ static inline bool stripes_avx2_body(uint64_t *acc, unsigned *in_block,
 				     const uint8_t *slots, uint8_t *listed,
 				     const struct cm_rebase *r,
 				     const unsigned how, const bool hashing,
-				     const bool listing)
+				     const bool listing, uint64_t *sums)
 {
 	const struct avx2_consts k = {
 		.sign = _mm256_set1_epi64x((long long)(1ULL << 63)),
@@ -267,8 +277,16 @@ static inline bool stripes_avx2_body(uint64_t *acc, unsigned *in_block,
 		a0 = accumulate_half(a0, v0, secret + 8 * block);
 		a1 = accumulate_half(a1, v1, secret + 8 * block + 32);
 		if (++block == STRIPES_PER_BLOCK) {
-			a0 = scramble_half(a0, secret + SCRAMBLE_KEY);
-			a1 = scramble_half(a1, secret + SCRAMBLE_KEY + 32);
+			if (sums) {
+				_mm256_storeu_si256((__m256i *)sums, a0);
+				_mm256_storeu_si256((__m256i *)(sums + 4), a1);
+				a0 = a1 = k.zero;
+				sums += 8;
+			} else {
+				a0 = scramble_half(a0, secret + SCRAMBLE_KEY);
+				a1 = scramble_half(a1,
+						   secret + SCRAMBLE_KEY + 32);
+			}
 			block = 0;
 		}
 	}
@@ -338,7 +356,7 @@ static inline bool stripes_avx512f_body(uint64_t *acc, unsigned *in_block,
 					const uint8_t *slots, uint8_t *listed,
 					const struct cm_rebase *r,
 					const unsigned how, const bool hashing,
-					const bool listing)
+					const bool listing, uint64_t *sums)
 {
 	struct consts_512 k = {
 		.base = _mm512_set1_epi64((long long)r->base),
@@ -361,7 +379,13 @@ static inline bool stripes_avx512f_body(uint64_t *acc, unsigned *in_block,
 					p + STRIPE * j, slots ? slots[i + j] : 0,
 					listing ? listed + i + j : NULL, &k, how),
 					secret + 8 * j);
-			a = scramble_512(a);
+			if (sums) {
+				_mm512_storeu_si512(sums, a);
+				a = _mm512_setzero_si512();
+				sums += 8;
+			} else {
+				a = scramble_512(a);
+			}
 			i += STRIPES_PER_BLOCK;
 			p += STRIPE * STRIPES_PER_BLOCK;
 			continue;
@@ -371,7 +395,13 @@ static inline bool stripes_avx512f_body(uint64_t *acc, unsigned *in_block,
 		if (hashing) {
 			a = accumulate_512(a, v, secret + 8 * block);
 			if (++block == STRIPES_PER_BLOCK) {
-				a = scramble_512(a);
+				if (sums) {
+					_mm512_storeu_si512(sums, a);
+					a = _mm512_setzero_si512();
+					sums += 8;
+				} else {
+					a = scramble_512(a);
+				}
 				block = 0;
 			}
 		}
@@ -385,20 +415,21 @@ static inline bool stripes_avx512f_body(uint64_t *acc, unsigned *in_block,
 				       _mm512_set1_epi64((long long)r->span));
 }
 
-/* Each kernel in the four mixes the callers use. */
+/* Each kernel in the six mixes the callers use. */
 typedef bool kernel_fn(uint64_t *acc, unsigned *in_block, uint8_t *p,
 		       size_t n, const uint8_t *slots, uint8_t *listed,
-		       const struct cm_rebase *r);
+		       const struct cm_rebase *r, uint64_t *sums);
 #define VARIANT(isa, name, how, hashing, listing)			\
 	__attribute__((target(#isa)))					\
 	static bool isa##_##name(uint64_t *acc, unsigned *in_block,	\
 				 uint8_t *p, size_t n,			\
 				 const uint8_t *slots, uint8_t *listed,	\
-				 const struct cm_rebase *r)		\
+				 const struct cm_rebase *r,		\
+				 uint64_t *sums)			\
 	{								\
 		return stripes_##isa##_body(acc, in_block, p, n, slots,	\
 					    listed, r, how, hashing,	\
-					    listing);			\
+					    listing, sums);		\
 	}
 #define VARIANTS(isa)							\
 	VARIANT(isa, check, 0, true, false)				\
@@ -413,7 +444,8 @@ VARIANTS(avx512f)
 #undef VARIANTS
 #undef VARIANT
 
-/* Which of the four, or -1 for a mix no caller asks for. */
+/* Which of the four, or -1 for a mix no caller asks for (sums or not is
+ * a run-time test in the kernel, outside the stripe loop's hot path). */
 static int variant(const uint64_t *acc, const uint8_t *listed, unsigned how)
 {
 	if (how == 0 && acc && !listed)
@@ -427,16 +459,19 @@ static int variant(const uint64_t *acc, const uint8_t *listed, unsigned how)
 
 static bool stripes(uint64_t *acc, unsigned *in_block, uint8_t *p, size_t n,
 		    const uint8_t *slots, uint8_t *listed,
-		    const struct cm_rebase *r, unsigned how)
+		    const struct cm_rebase *r, unsigned how, uint64_t *sums)
 {
 	int isa = cm_kernel_in_use();
 	int v = variant(acc, listed, how);
 
 	if (v >= 0 && isa == CM_KERNEL_AVX512)
-		return avx512f_kernels[v](acc, in_block, p, n, slots, listed, r);
+		return avx512f_kernels[v](acc, in_block, p, n, slots, listed, r,
+					  sums);
 	if (v >= 0 && isa == CM_KERNEL_AVX2)
-		return avx2_kernels[v](acc, in_block, p, n, slots, listed, r);
-	return stripes_scalar(acc, in_block, p, n, slots, listed, r, how);
+		return avx2_kernels[v](acc, in_block, p, n, slots, listed, r,
+				       sums);
+	return stripes_scalar(acc, in_block, p, n, slots, listed, r, how,
+			      sums);
 }
 
 /* ---- streaming ---- */
@@ -445,7 +480,8 @@ static void take_stripes(struct cm_hash *s, const uint8_t *p, size_t n)
 {
 	static const struct cm_rebase none;
 
-	stripes(s->acc, &s->stripes, (uint8_t *)p, n, NULL, NULL, &none, 0);
+	stripes(s->acc, &s->stripes, (uint8_t *)p, n, NULL, NULL, &none, 0,
+		NULL);
 	memcpy(s->last, p + (n - 1) * STRIPE, STRIPE);
 }
 
@@ -546,7 +582,7 @@ bool cm_hash_rebased(struct cm_hash *s, uint8_t *p, size_t n,
 				       s ? &s->stripes : &no_block, p + done,
 				       k, slots ? slots + done / STRIPE : NULL,
 				       listed ? listed + done / STRIPE : NULL,
-				       r, how);
+				       r, how, NULL);
 		if (s && k)
 			s->total += k * STRIPE;
 		done += k * STRIPE;
@@ -561,6 +597,50 @@ bool cm_hash_rebased(struct cm_hash *s, uint8_t *p, size_t n,
 	return bad;
 }
 
+bool cm_hash_block_sums(uint8_t *p, size_t blocks, const uint8_t *slots,
+			const struct cm_rebase *r, unsigned how, uint64_t *sums,
+			uint8_t *last)
+{
+	const size_t n = blocks * STRIPES_PER_BLOCK;
+	uint64_t acc[8] = { 0 };
+	unsigned in_block = 0;
+	bool bad;
+
+	pthread_once(&secret_once, init_once);
+	bad = stripes(acc, &in_block, p, n, slots, NULL, r, how, sums);
+	/* The final stripe as it was hashed: written slots shifted back. */
+	for (int j = 0; last && n && j < 8; j++) {
+		uint64_t v = cm_load64(p + (n - 1) * STRIPE + 8 * j);
+
+		if (slots && slots[n - 1] >> j & 1)
+			v -= (how & CM_REBASE_WRITE ? r->shift : 0) + r->base;
+		cm_store64(last + 8 * j, v);
+	}
+	return bad;
+}
+
+bool cm_hash_take_blocks(struct cm_hash *s, const uint64_t *sums,
+			 size_t blocks, const uint8_t *last)
+{
+	const size_t block = STRIPE * STRIPES_PER_BLOCK;
+
+	if (s->total % block == 0 && s->pending == STRIPE) {
+		take_stripes(s, s->buf, 1);	/* more follows: it is due */
+		s->pending = 0;
+	}
+	/* (Past any block, the input is no short one: head is unused.) */
+	if (s->pending || s->stripes || s->total % block)
+		return false;
+	for (size_t b = 0; b < blocks; b++) {
+		for (int i = 0; i < 8; i++)
+			s->acc[i] += sums[8 * b + i];
+		scramble_scalar(s->acc);
+	}
+	s->total += blocks * block;
+	memcpy(s->last, last, STRIPE);
+	return true;
+}
+
 void cm_hash_header(struct cm_hash *s, const uint8_t *header, uint64_t size)
 {
 	uint8_t copy[CM_HEADER_SIZE];
@@ -571,6 +651,14 @@ void cm_hash_header(struct cm_hash *s, const uint8_t *header, uint64_t size)
 	cm_hash_raw(s, copy, CM_HEADER_SIZE);
 	if (size > CM_HEADER_SIZE)
 		cm_hash_raw(s, header + CM_HEADER_SIZE, size - CM_HEADER_SIZE);
+}
+
+uint64_t cm_hash_blob_end(struct cm_hash *s, const uint8_t *blob,
+			  const struct cm_header *h, uint64_t from)
+{
+	cm_hash_raw(s, blob + from, h->blob_size - from);
+	cm_hash_header(s, blob, h->header_size);
+	return cm_hash_digest(s);
 }
 
 static uint64_t mul128_fold64(uint64_t a, uint64_t b)

@@ -168,6 +168,32 @@ struct cm_rebase {
 bool cm_hash_rebased(struct cm_hash *s, uint8_t *p, size_t n,
 		     const uint8_t *slots, uint8_t *listed,
 		     const struct cm_rebase *r, unsigned how);
+/*
+ * XXH3 in parallel: its 1 KiB blocks add up their stripes, then scramble,
+ * so the adding can happen anywhere, ahead of time. cm_hash_block_sums()
+ * takes `blocks` whole blocks at p as cm_hash_rebased() would (no
+ * listing), as if each began a block of the stream, and stores each one's
+ * share (8 words a block) in sums, and in `last` (may be NULL) the final
+ * stripe as hashed. @return true when a slot failed.
+ */
+bool cm_hash_block_sums(uint8_t *p, size_t blocks, const uint8_t *slots,
+			const struct cm_rebase *r, unsigned how, uint64_t *sums,
+			uint8_t *last);
+/*
+ * Fold in the shares of `blocks` blocks that come next in the stream; the
+ * stream must be at a block boundary and more input must follow. `last` is
+ * the final stripe as hashed (64 bytes). @return false when the stream is
+ * not at a boundary: hash the bytes instead.
+ */
+bool cm_hash_take_blocks(struct cm_hash *s, const uint64_t *sums,
+			 size_t blocks, const uint8_t *last);
+#define CM_HASH_BLOCK 1024
+
+/* The blob from `from` (past the data) to its end, then its header: the
+ * checksum. */
+uint64_t cm_hash_blob_end(struct cm_hash *s, const uint8_t *blob,
+			  const struct cm_header *h, uint64_t from);
+
 /* The loops behind cm_hash_rebased(), best first where the CPU has it. */
 enum cm_kernel { CM_KERNEL_SCALAR, CM_KERNEL_AVX2, CM_KERNEL_AVX512 };
 /* The kernel this CPU (or a test) chose: SIMD table decoding follows it. */
@@ -267,6 +293,10 @@ int cm_blob_write(struct cm_header *h, const struct cm_blob_source *src,
  */
 size_t cm_shift_checked(uint8_t *b, const struct cm_header *h,
 			const uint64_t *slots, size_t n, uint64_t shift);
+
+/* cm_deserialize_mt: below this many data bytes a thread, one thread is
+ * quicker (tests lower it to split small blobs). */
+extern uint64_t cm_mt_min_part;
 
 /* ---- arena internals (arena.c, alloc.c) ---- */
 

@@ -66,13 +66,21 @@ static uint64_t first_entry(const uint8_t *blob, const struct cm_header *h,
 	return lo;
 }
 
+/*
+ * A thread's share of the data: whole XXH3 blocks, so that, checked, each
+ * thread adds up its blocks' hash shares (cm_hash_block_sums) and the
+ * caller folds them in order; the data's last part block is the caller's.
+ */
 struct part {
 	uint8_t *blob;
 	const struct cm_header *h;
-	struct cm_table_cursor start;	/* at the part's first entry */
+	struct cm_rebase r;
+	struct cm_table_cursor at;	/* at the first entry; then the next */
 	uint64_t last;		/* the next part's first entry */
 	uint64_t from, to;	/* its slots lie in [from, to) */
 	uint64_t done_end;	/* slots below are shifted */
+	uint64_t *sums;		/* checked: its blocks' shares */
+	uint8_t last_stripe[64];	/* checked: as hashed */
 	int result;
 	struct cm_error err;
 };
@@ -80,16 +88,14 @@ struct part {
 /* Parts are decoded and relocated in chunks this big (bitmap on stack). */
 #define PART_CHUNK (256 * 1024)
 
-/* Shift back the slots of [pt->from, pt->done_end): the part as it was. */
-static void unshift_part(const struct part *pt)
+/* Shift back the slots of [from, done_end) from cursor c: as they were. */
+static void unshift(const struct part *pt, struct cm_table_cursor c,
+		    uint64_t from)
 {
-	const struct cm_header *h = pt->h;
-	const struct cm_rebase back = {
-		.lo = 0, .span = UINT64_MAX, .shift = h->base - (uintptr_t)pt->blob,
-	};
-	struct cm_table_cursor c = pt->start;
+	const struct cm_rebase back = { .span = UINT64_MAX,
+					 .shift = -pt->r.shift };
 
-	for (uint64_t off = pt->from; off < pt->done_end; off += PART_CHUNK) {
+	for (uint64_t off = from; off < pt->done_end; off += PART_CHUNK) {
 		uint64_t end = pt->done_end - off < PART_CHUNK ? pt->done_end
 							       : off + PART_CHUNK;
 		uint64_t bits[PART_CHUNK / 512 + 1] = { 0 };
@@ -106,15 +112,13 @@ static void name_bad_pointer(struct part *pt, uint64_t off,
 			     const uint64_t *bits, uint64_t words,
 			     uint64_t index)
 {
-	const struct cm_header *h = pt->h;
-
 	for (uint64_t w = 0; w * 64 < words; w++)
 		for (uint64_t b = bits[w]; b; b &= b - 1) {
 			uint64_t slot = off + (w * 64 + (uint64_t)
 					       __builtin_ctzll(b)) * 8;
 			uint64_t v = cm_load64(pt->blob + slot);
 
-			if (!cm_value_ok(h, v)) {
+			if (!cm_value_ok(pt->h, v)) {
 				cm_fail_pointer(&pt->err, slot, index, v);
 				return;
 			}
@@ -122,63 +126,117 @@ static void name_bad_pointer(struct part *pt, uint64_t off,
 		}
 }
 
-/* Check and shift one part's entries, a chunk at a time; the parts
- * partition the table, and each checks its own are ascending inside its
- * range, so together they are the whole table in order. */
-static void *relocate_part(void *arg)
+/* Check, shift and (checked) hash [from, to) a chunk at a time; pt->at
+ * ends at the entry after. @return 0, or -1 with pt->err set and the
+ * failing chunk as it was. */
+static int relocate_range(struct part *pt, struct cm_hash *hash,
+			  uint64_t from, uint64_t to)
 {
-	struct part *pt = arg;
-	const struct cm_header *h = pt->h;
-	const struct cm_rebase r = {
-		.base = h->base, .lo = h->base + h->header_size,
-		.span = h->data_end - h->header_size,
-		.shift = (uintptr_t)pt->blob - h->base,
-	};
-	struct cm_table_cursor c = pt->start;
-
-	pt->result = -1;
-	pt->done_end = pt->from;
-	for (uint64_t off = pt->from; off < pt->to; off += PART_CHUNK) {
-		uint64_t end = pt->to - off < PART_CHUNK ? pt->to
-							 : off + PART_CHUNK;
+	pt->done_end = from;
+	for (uint64_t off = from; off < to; off += PART_CHUNK) {
+		uint64_t end = to - off < PART_CHUNK ? to : off + PART_CHUNK;
 		uint64_t bits[PART_CHUNK / 512 + 1] = { 0 };
-		uint64_t first = c.index;
-		struct cm_rebase back = r;
+		uint64_t first = pt->at.index;
+		struct cm_rebase back = pt->r;
+		bool bad;
 
-		if (cm_table_bits(&c, bits, off, end, &pt->err) < 0)
-			return NULL;
-		if (cm_hash_rebased(NULL, pt->blob + off, end - off,
-				    (uint8_t *)bits, NULL, &r,
-				    CM_REBASE_WRITE)) {
-			back.shift = -r.shift;	/* this chunk as it was */
+		if (cm_table_bits(&pt->at, bits, off, end, &pt->err) < 0)
+			return -1;
+		if (pt->sums)
+			bad = cm_hash_block_sums(pt->blob + off,
+				(end - off) / CM_HASH_BLOCK, (uint8_t *)bits,
+				&pt->r, CM_REBASE_WRITE,
+				pt->sums + 8 * ((off - pt->from) / CM_HASH_BLOCK),
+				pt->last_stripe);
+		else
+			bad = cm_hash_rebased(hash, pt->blob + off, end - off,
+					      (uint8_t *)bits, NULL, &pt->r,
+					      CM_REBASE_WRITE);
+		if (bad) {
+			back.shift = -pt->r.shift;	/* this chunk back */
 			cm_hash_rebased(NULL, pt->blob + off, end - off,
 					(uint8_t *)bits, NULL, &back,
 					CM_REBASE_WRITE);
 			name_bad_pointer(pt, off, bits, (end - off) / 8,
 					 first);
-			return NULL;
+			return -1;
 		}
 		pt->done_end = end;
 	}
-	if (c.index != pt->last) {
-		cm_fail(&pt->err, CM_E_ORDER, c.pos, c.index,
-			"relocation %llu out of order",
-			(unsigned long long)c.index);
-		return NULL;
-	}
-	pt->result = 0;
+	return 0;
+}
+
+/* One thread's part; the parts partition the table, each checks its own
+ * entries are ascending inside its range, so together they are the whole
+ * table in order. */
+static void *relocate_part(void *arg)
+{
+	struct part *pt = arg;
+
+	pt->result = relocate_range(pt, NULL, pt->from, pt->to);
+	if (!pt->result && pt->last != UINT64_MAX
+	    && pt->at.index != pt->last)
+		pt->result = cm_fail(&pt->err, CM_E_ORDER, pt->at.pos,
+				     pt->at.index,
+				     "relocation %llu out of order",
+				     (unsigned long long)pt->at.index);
 	return NULL;
 }
+
+/*
+ * After the parts: the data's last part block, the end of the table, and
+ * (checked) the checksum from the parts' shares. The tail is relocated
+ * under parts[n]. @return 0 or -1 with err set.
+ */
+static int finish_parts(struct part *parts, int n, struct cm_hash *hash,
+			uint64_t blocks, struct cm_error *err)
+{
+	struct part *tail = &parts[n];
+	const struct cm_header *h = tail->h;
+	struct cm_error e;
+	uint64_t slot;
+
+	if (hash && !cm_hash_take_blocks(hash, parts[0].sums, blocks,
+					 parts[n - 1].last_stripe))
+		return cm_fail(err, CM_E_CHECKSUM, CM_H_CHECKSUM, UINT64_MAX,
+			       "checksum stream out of step");	/* never */
+	if (relocate_range(tail, hash, tail->from, tail->to)) {
+		*err = tail->err;
+		return -1;
+	}
+	if (cm_table_next(&tail->at, &slot, 1, UINT64_MAX, &e) != 0
+	    || cm_table_finish(&tail->at, &e)) {
+		*err = e;
+		return -1;
+	}
+	if (hash) {
+		uint64_t sum = cm_hash_blob_end(hash, tail->blob, h,
+						h->table_offset);
+
+		if (sum != h->checksum)
+			return cm_fail(err, CM_E_CHECKSUM, CM_H_CHECKSUM,
+				       UINT64_MAX,
+				       "checksum mismatch: stored 0x%016llx, "
+				       "computed 0x%016llx",
+				       (unsigned long long)h->checksum,
+				       (unsigned long long)sum);
+	}
+	return 0;
+}
+
+uint64_t cm_mt_min_part = 1024 * 1024;
 
 CM_API void *cm_deserialize_mt(void *blob, size_t len, int flags, int threads,
 			       struct cm_error *err)
 {
 	struct cm_header h;
-	struct part parts[64];
+	struct part parts[65];
 	pthread_t tids[64];
+	struct cm_hash hash;
+	struct cm_error e = { 0 };
 	uint8_t *p = blob;
+	uint64_t *sums = NULL, blocks, step;
 	int started = 1, failed = -1;
-	uint64_t step;
 
 	if (threads < 1 || threads > 64) {
 		errno = EINVAL;
@@ -186,44 +244,58 @@ CM_API void *cm_deserialize_mt(void *blob, size_t len, int flags, int threads,
 	}
 	if (prepare(blob, flags, &h, len, err))
 		return NULL;
+	blocks = (h.table_offset - h.header_size) / CM_HASH_BLOCK;
 	/*
-	 * Relative tables decode in sequence, and XXH3 is one sequential
-	 * stream: a checked relocation on two threads would need a second
-	 * pass (measured slower than one thread), so those, like blobs with
-	 * sections, go the single-thread way. Trusted absolute tables split.
+	 * Relative tables decode in sequence, so those, like blobs with
+	 * sections (an object map to check), go the single-thread way.
 	 */
 	if (threads == 1 || h.mode != CM_ABSOLUTE_OFFSET || h.sections_size
-	    || (uintptr_t)blob == h.base || !(flags & CM_TRUSTED)
-	    || (flags & CM_CHECK_STRICT))
+	    || (uintptr_t)blob == h.base || (flags & CM_CHECK_STRICT)
+	    || blocks * CM_HASH_BLOCK < (uint64_t)threads * cm_mt_min_part)
 		return cm_deserialize_flags(blob, len, flags, err);
+	if (!(flags & CM_TRUSTED)) {
+		sums = malloc(blocks * 64);
+		if (!sums)
+			return cm_deserialize_flags(blob, len, flags, err);
+		cm_hash_init(&hash);
+	}
 	for (uint64_t i = h.data_end; i < h.table_offset; i++)
-		if (p[i])
+		if (p[i]) {
+			free(sums);
 			return cm_fail(err, CM_E_PADDING, i, UINT64_MAX,
 				       "padding byte 0x%02x is not zero", p[i]),
 			       NULL;
-	step = cm_align8((h.table_offset - h.header_size) / threads + 8);
-	for (int i = 0; i < threads; i++) {
-		uint64_t from = h.header_size + step * i;
-		uint64_t to = i == threads - 1 ? h.table_offset : from + step;
+		}
+	/* Part i takes blocks [i step, (i + 1) step); parts[threads], the
+	 * caller's, the data after the last whole block. */
+	step = (blocks + (uint64_t)threads - 1) / (uint64_t)threads;
+	for (int i = 0; i <= threads; i++) {
+		uint64_t b = step * (uint64_t)i < blocks ? step * (uint64_t)i
+							 : blocks;
+		uint64_t from = h.header_size + b * CM_HASH_BLOCK;
 		/* Part 0 takes the table from its first entry, so entries
 		 * below the data are met, and refused, there. */
 		uint64_t first = i ? first_entry(p, &h, from) : 0;
 
-		if (from > h.table_offset)
-			from = h.table_offset;
-		if (to > h.table_offset)
-			to = h.table_offset;
-		parts[i] = (struct part){ .blob = p, .h = &h,
-			.from = from, .to = to };
-		cm_table_start(&parts[i].start, p, &h);
-		parts[i].start.pos = h.table_offset + first * 8;
-		parts[i].start.index = first;
-		parts[i].start.prev = first ? cm_load64(p + h.table_offset
-						       + first * 8 - 8) : 0;
-		if (i > 0)
+		parts[i] = (struct part){
+			.blob = p, .h = &h, .from = from, .last = UINT64_MAX,
+			.to = i == threads ? h.table_offset
+			      : h.header_size + (b + step < blocks ? b + step
+						 : blocks) * CM_HASH_BLOCK,
+			.sums = sums ? sums + 8 * b : NULL,
+			.r = { .base = h.base, .lo = h.base + h.header_size,
+			       .span = h.data_end - h.header_size,
+			       .shift = (uintptr_t)p - h.base },
+		};
+		cm_table_start(&parts[i].at, p, &h);
+		parts[i].at.pos = h.table_offset + first * 8;
+		parts[i].at.index = first;
+		parts[i].at.prev = first ? cm_load64(p + h.table_offset
+						     + first * 8 - 8) : 0;
+		if (i > 0 && i < threads)
 			parts[i - 1].last = first;
 	}
-	parts[threads - 1].last = h.pointer_count;
+	parts[threads].sums = NULL;
 	for (; started < threads; started++)
 		if (pthread_create(&tids[started], NULL, relocate_part,
 				   &parts[started]))
@@ -234,10 +306,30 @@ CM_API void *cm_deserialize_mt(void *blob, size_t len, int flags, int threads,
 	for (int i = 0; i < started && failed < 0; i++)
 		if (parts[i].result)
 			failed = i;
-	if (failed < 0 && started == threads)
-		return finish(p, &h);
-	for (int i = 0; i < started; i++)
-		unshift_part(&parts[i]);
+	if (failed < 0 && started == threads) {
+		/* The caller's part starts where the last thread's ended. */
+		parts[threads].at = parts[threads - 1].at;
+		if (!finish_parts(parts, threads, sums ? &hash : NULL, blocks,
+				  &e)) {
+			free(sums);
+			return finish(p, &h);
+		}
+		unshift(&parts[threads], parts[threads - 1].at,
+			parts[threads].from);
+		failed = threads;
+		parts[threads].err = e;
+	}
+	for (int i = 0; i < started; i++) {
+		struct cm_table_cursor c;
+
+		cm_table_start(&c, p, &h);
+		c.pos = h.table_offset + (i ? first_entry(p, &h, parts[i].from)
+					    : 0) * 8;
+		c.index = (c.pos - h.table_offset) / 8;
+		c.prev = c.index ? cm_load64(p + c.pos - 8) : 0;
+		unshift(&parts[i], c, parts[i].from);
+	}
+	free(sums);
 	if (failed < 0) {
 		errno = EAGAIN;		/* a thread could not start */
 		return NULL;

@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 
 #include "test-util.h"
+#include "../lib/cma-private.h"
 
 static const int modes[] = { CM_RELATIVE_OFFSET, CM_ABSOLUTE_OFFSET };
 
@@ -1353,6 +1354,13 @@ END_TEST
 
 /* ==== cm_deserialize_mt ==== */
 
+/* Split the small blobs of these tests among threads as a large one is
+ * (one XXH3 block a thread at least). */
+static void split_small_blobs(void)
+{
+	cm_mt_min_part = CM_HASH_BLOCK;
+}
+
 START_TEST(mt_same_bytes_as_one_thread)
 {
 	static const int threads[] = { 1, 2, 3, 8, 64 };
@@ -1449,6 +1457,28 @@ START_TEST(mt_defect_leaves_the_blob_unchanged)
 			expect_code(&e, CM_E_POINTER);
 			ck_assert(e.offset == first || e.offset == last);
 		}
+	free(b);
+}
+END_TEST
+
+/* A changed data byte (no pointer) anywhere, the last thread's blocks
+ * and the caller's tail included: the shares of every thread reach the
+ * checksum, and a mismatch leaves every byte as it was. */
+START_TEST(mt_checksum_mismatch_refused)
+{
+	size_t len, n = 4000;
+	uint8_t *b = cm_test_list_blob(n, CM_ABSOLUTE_OFFSET, &len);
+	struct cm_header h = raw_header(b);
+	uint64_t at[] = { HDR, h.header_size + (h.data_end - HDR) / 2,
+			  list_slot(n - 1) - 8 };
+
+	b[at[_i]] ^= 0x40;
+	for (int t = 1; t <= 8; t++) {
+		struct cm_error e = { 0 };
+
+		ck_assert_int_eq(mt_refused(b, len, 0, t, &e), EBADMSG);
+		expect_code(&e, CM_E_CHECKSUM);
+	}
 	free(b);
 }
 END_TEST
@@ -1769,9 +1799,11 @@ static Suite *check_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("multi-thread");
+	tcase_add_checked_fixture(tc, split_small_blobs, NULL);
 	tcase_add_loop_test(tc, mt_same_bytes_as_one_thread, 0, 2);
 	tcase_add_test(tc, mt_thread_count_bounds);
 	tcase_add_loop_test(tc, mt_defect_leaves_the_blob_unchanged, 0, 3);
+	tcase_add_loop_test(tc, mt_checksum_mismatch_refused, 0, 3);
 	tcase_add_test(tc, mt_unsorted_table_refused);
 	tcase_add_test(tc, mt_wrapped_count_refused);
 	tcase_add_test(tc, mt_slot_in_the_header_refused);

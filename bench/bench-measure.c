@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,8 @@ const struct fig_info fig_info[F_COUNT] = {
 		"memcpy + XXH3 of the blob", "ns/ptr", true },
 	[F_IDEAL] = { "ideal_reloc_ns_per_ptr", "ideal relocation loop",
 		"ns/ptr", true },
+	[F_IDEAL_MT] = { "ideal_reloc_mt_ns_per_ptr",
+		"ideal relocation loop, N threads", "ns/ptr", true },
 	[F_DES] = { "deserialize_ns_per_ptr", "cm_deserialize (checked)",
 		"ns/ptr", false },
 	[F_DES_TRUSTED] = { "deserialize_trusted_ns_per_ptr",
@@ -162,6 +165,61 @@ static int run_ideal(struct mctx *c, uint64_t *ns)
 		    (uint64_t)(uintptr_t)c->work - c->base);
 	barrier();
 	*ns = bench_now_ns() - t0;
+	return 0;
+}
+
+/* One thread's share of the ideal loop: slots [first, first + n). */
+struct ideal_part {
+	uint8_t *blob;
+	const uint64_t *slots;
+	size_t n;
+	uint64_t delta;
+};
+
+static void *ideal_part(void *arg)
+{
+	struct ideal_part *p = arg;
+
+	ideal_reloc(p->blob, p->slots, p->n, p->delta);
+	return NULL;
+}
+
+/* What memory gives N threads: the ideal loop split as cm_deserialize_mt
+ * splits the data, threads started inside the clock as it starts them. */
+static int run_ideal_mt(struct mctx *c, uint64_t *ns)
+{
+	struct ideal_part parts[64];
+	pthread_t tids[64];
+	int n = c->o->threads < 64 ? c->o->threads : 64, started = 1;
+	size_t step = (c->nslots + (size_t)n - 1) / (size_t)n;
+	uint64_t t0;
+
+	memcpy(c->work, c->pristine, c->size);
+	for (int i = 0; i < n; i++) {
+		size_t first = step * (size_t)i < c->nslots ? step * (size_t)i
+							     : c->nslots;
+
+		parts[i] = (struct ideal_part){
+			.blob = c->work, .slots = c->slots + first,
+			.n = c->nslots - first < step ? c->nslots - first : step,
+			.delta = (uint64_t)(uintptr_t)c->work - c->base,
+		};
+	}
+	t0 = bench_now_ns();
+	for (; started < n; started++)
+		if (pthread_create(&tids[started], NULL, ideal_part,
+				   &parts[started]))
+			break;
+	ideal_part(&parts[0]);
+	for (int i = 1; i < started; i++)
+		pthread_join(tids[i], NULL);
+	barrier();
+	*ns = bench_now_ns() - t0;
+	if (started < n) {
+		fprintf(stderr, "cma-bench: %s: pthread_create failed\n",
+			c->what);
+		return -1;
+	}
 	return 0;
 }
 
@@ -592,6 +650,7 @@ int measure_mode(const struct bench_opts *o, struct wl_result *w, int mi,
 	measure(&c, &r->fig[F_DES_TRUSTED], run_des, ptrs, false);
 	c.threads = o->threads;
 	if (o->threads > 1) {
+		measure(&c, &r->fig[F_IDEAL_MT], run_ideal_mt, ptrs, false);
 		c.flags = 0;
 		measure(&c, &r->fig[F_DES_MT], run_des, ptrs, false);
 		c.flags = CM_TRUSTED;

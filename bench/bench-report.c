@@ -116,6 +116,11 @@ static size_t targets(const struct wl_result *r, size_t n, struct target *t)
 				    f[F_SERIALIZE].median /
 					    f[F_MEMCPY_XXH3].median,
 				    1.0, false);
+			if (have(&f[F_IDEAL]) && have(&f[F_IDEAL_MT]))
+				add(t, &k, 7, "[base] ideal loop, 1 / N threads",
+				    w->name, mode_name(mi),
+				    f[F_IDEAL].median / f[F_IDEAL_MT].median,
+				    1.7, true);
 			if (have(&f[F_DES]) && have(&f[F_DES_MT]))
 				add(t, &k, 7, "1 thread / N threads (checked)",
 				    w->name, mode_name(mi),

@@ -37,6 +37,7 @@ enum fig {
 	F_XXH3,
 	F_MEMCPY_XXH3,
 	F_IDEAL,
+	F_IDEAL_MT,
 	F_DES,
 	F_DES_TRUSTED,
 	F_DES_MT,

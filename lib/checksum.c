@@ -612,7 +612,8 @@ bool cm_hash_block_sums(uint8_t *p, size_t blocks, const uint8_t *slots,
 	for (int j = 0; last && n && j < 8; j++) {
 		uint64_t v = cm_load64(p + (n - 1) * STRIPE + 8 * j);
 
-		if (slots && slots[n - 1] >> j & 1)
+		if (slots && slots[n - 1] >> j & 1
+		    && !((how & CM_REBASE_SKIP_NULL) && v == 0))
 			v -= (how & CM_REBASE_WRITE ? r->shift : 0) + r->base;
 		cm_store64(last + 8 * j, v);
 	}

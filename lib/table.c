@@ -281,32 +281,36 @@ __attribute__((target("avx512f")))
 static uint64_t absolute_eights_avx512(const uint8_t *t, uint64_t pos,
 				       uint64_t prev, uint64_t todo,
 				       uint64_t off, uint64_t bound,
-				       struct bit_sink *k)
+				       struct bit_sink *sink)
 {
 	const __m512i seven = _mm512_set1_epi64(7), one = _mm512_set1_epi64(1);
 	const __m512i top = _mm512_set1_epi64((long long)bound);
+	const __m512i words = _mm512_set1_epi64(64);
+	__m512i before_v = _mm512_set1_epi64((long long)prev);
+	struct bit_sink k = *sink;	/* in registers, not through a pointer */
 	uint64_t done = 0;
 
+	/* Nothing carried from one eight to the next but the vector itself. */
 	for (; done + 8 <= todo; done += 8, pos += 64) {
 		__m512i v = _mm512_loadu_si512(t + pos);
-		__m512i before = _mm512_alignr_epi64(
-			v, _mm512_set1_epi64((long long)prev), 7);
-		uint64_t first = (uint64_t)_mm_cvtsi128_si64(
-			_mm512_castsi512_si128(v));
-		uint64_t last = (uint64_t)_mm256_extract_epi64(
-			_mm512_extracti64x4_epi64(v, 1), 3);
+		__m512i first = _mm512_broadcastq_epi64(_mm512_castsi512_si128(v));
+		__m512i word = _mm512_srli_epi64(_mm512_sub_epi64(v, first), 3);
+		uint64_t at;
 
 		if (_mm512_test_epi64_mask(v, seven)
-		    | _mm512_cmple_epu64_mask(v, before)
+		    | _mm512_cmple_epu64_mask(v, _mm512_alignr_epi64(
+						     v, before_v, 7))
 		    | _mm512_cmpge_epu64_mask(v, top)
-		    || first < off || last - first > 63 * 8)
+		    | _mm512_cmpge_epu64_mask(word, words))
 			break;
-		sink_put(k, (first - off) / 8, (uint64_t)_mm512_reduce_or_epi64(
-			_mm512_sllv_epi64(one, _mm512_srli_epi64(
-				_mm512_sub_epi64(v, _mm512_set1_epi64(
-					(long long)first)), 3))));
-		prev = last;
+		at = (uint64_t)_mm_cvtsi128_si64(_mm512_castsi512_si128(v));
+		if (at < off)
+			break;
+		sink_put(&k, (at - off) / 8, (uint64_t)_mm512_reduce_or_epi64(
+				 _mm512_sllv_epi64(one, word)));
+		before_v = v;
 	}
+	*sink = k;
 	return done;
 }
 

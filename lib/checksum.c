@@ -415,11 +415,11 @@ static inline bool stripes_avx512f_body(uint64_t *acc, unsigned *in_block,
 				       _mm512_set1_epi64((long long)r->span));
 }
 
-/* Each kernel in the six mixes the callers use. */
+/* Each kernel in the five mixes the callers use. */
 typedef bool kernel_fn(uint64_t *acc, unsigned *in_block, uint8_t *p,
 		       size_t n, const uint8_t *slots, uint8_t *listed,
 		       const struct cm_rebase *r, uint64_t *sums);
-#define VARIANT(isa, name, how, hashing, listing)			\
+#define VARIANT(isa, name, how, hashing, listing, with_slots)		\
 	__attribute__((target(#isa)))					\
 	static bool isa##_##name(uint64_t *acc, unsigned *in_block,	\
 				 uint8_t *p, size_t n,			\
@@ -427,33 +427,39 @@ typedef bool kernel_fn(uint64_t *acc, unsigned *in_block, uint8_t *p,
 				 const struct cm_rebase *r,		\
 				 uint64_t *sums)			\
 	{								\
-		return stripes_##isa##_body(acc, in_block, p, n, slots,	\
+		if (with_slots && !slots)	/* variant() saw to it */ \
+			__builtin_unreachable();			\
+		return stripes_##isa##_body(acc, in_block, p, n,	\
+					    with_slots ? slots : NULL,	\
 					    listed, r, how, hashing,	\
 					    listing, sums);		\
 	}
 #define VARIANTS(isa)							\
-	VARIANT(isa, check, 0, true, false)				\
-	VARIANT(isa, relocate, CM_REBASE_WRITE, true, false)		\
-	VARIANT(isa, trusted, CM_REBASE_WRITE, false, false)		\
-	VARIANT(isa, seal, CM_REBASE_SKIP_NULL, true, true)		\
-	static kernel_fn *const isa##_kernels[4] = {			\
-		isa##_check, isa##_relocate, isa##_trusted, isa##_seal,	\
+	VARIANT(isa, raw, 0, true, false, false)			\
+	VARIANT(isa, check, 0, true, false, true)			\
+	VARIANT(isa, relocate, CM_REBASE_WRITE, true, false, true)	\
+	VARIANT(isa, trusted, CM_REBASE_WRITE, false, false, true)	\
+	VARIANT(isa, seal, CM_REBASE_SKIP_NULL, true, true, true)	\
+	static kernel_fn *const isa##_kernels[5] = {			\
+		isa##_raw, isa##_check, isa##_relocate, isa##_trusted,	\
+		isa##_seal,						\
 	};
 VARIANTS(avx2)
 VARIANTS(avx512f)
 #undef VARIANTS
 #undef VARIANT
 
-/* Which of the four, or -1 for a mix no caller asks for (sums or not is
+/* Which of the five, or -1 for a mix no caller asks for (sums or not is
  * a run-time test in the kernel, outside the stripe loop's hot path). */
-static int variant(const uint64_t *acc, const uint8_t *listed, unsigned how)
+static int variant(const uint64_t *acc, const uint8_t *slots,
+		   const uint8_t *listed, unsigned how)
 {
 	if (how == 0 && acc && !listed)
-		return 0;
-	if (how == CM_REBASE_WRITE && !listed)
-		return acc ? 1 : 2;
-	if (how == CM_REBASE_SKIP_NULL && acc && listed)
-		return 3;
+		return slots ? 1 : 0;
+	if (how == CM_REBASE_WRITE && !listed && slots)
+		return acc ? 2 : 3;
+	if (how == CM_REBASE_SKIP_NULL && acc && listed && slots)
+		return 4;
 	return -1;
 }
 
@@ -462,7 +468,7 @@ static bool stripes(uint64_t *acc, unsigned *in_block, uint8_t *p, size_t n,
 		    const struct cm_rebase *r, unsigned how, uint64_t *sums)
 {
 	int isa = cm_kernel_in_use();
-	int v = variant(acc, listed, how);
+	int v = variant(acc, slots, listed, how);
 
 	if (v >= 0 && isa == CM_KERNEL_AVX512)
 		return avx512f_kernels[v](acc, in_block, p, n, slots, listed, r,

@@ -41,6 +41,7 @@ static _Alignas(64) uint8_t secret[SECRET_SIZE];
 static pthread_once_t secret_once = PTHREAD_ONCE_INIT;
 static int best_kernel;		/* enum cm_kernel */
 static int forced_kernel = -1;
+static bool have_vbmi2;		/* AVX-512 byte compress, for serialize */
 
 static void init_once(void)
 {
@@ -49,6 +50,14 @@ static void init_once(void)
 	best_kernel = __builtin_cpu_supports("avx512f") ? CM_KERNEL_AVX512
 		      : __builtin_cpu_supports("avx2") ? CM_KERNEL_AVX2
 						       : CM_KERNEL_SCALAR;
+	have_vbmi2 = best_kernel == CM_KERNEL_AVX512
+		     && __builtin_cpu_supports("avx512bw")
+		     && __builtin_cpu_supports("avx512vbmi2");
+}
+
+bool cm_cpu_has_vbmi2(void)
+{
+	return cm_kernel_in_use() == CM_KERNEL_AVX512 && have_vbmi2;
 }
 
 int cm_kernel_in_use(void)

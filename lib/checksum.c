@@ -26,7 +26,7 @@
 #define MERGE_KEY 11
 #define SHORT_MAX 240		/* XXH3's own short and mid-size paths */
 /* Reads ahead of the hardware prefetcher, which stops at 4 KiB pages. */
-#define PREFETCH_AHEAD 512
+#define PREFETCH_AHEAD 256
 
 #define PRIME32_1 0x9E3779B1U
 #define PRIME32_2 0x85EBCA77U

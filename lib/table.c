@@ -229,6 +229,28 @@ static inline void sink_flush(struct bit_sink *k)
 	k->words[k->at + 1] |= k->hi;
 }
 
+/*
+ * Eight copies of an eight-slot `mask` spanning `words` (its top bit),
+ * one after the other from the word `at`. When `words` divides 64 the
+ * copies tile whole bitmap words: two puts for a list of 16-byte nodes
+ * instead of eight. (The pattern starts one word on: bit 0 of a mask is
+ * never set, its top bit always is.)
+ */
+static inline void put_eight_times(struct bit_sink *k, uint64_t at,
+				   uint64_t mask, uint64_t words)
+{
+	if (words == 8 || words == 16 || words == 32) {
+		uint64_t tile = (mask >> 1) * (~0ULL / ((1ULL << words) - 1));
+
+		for (uint64_t i = 0; i < words / 8; i++)
+			sink_put(k, at + 1 + 64 * i, tile);
+		return;
+	}
+#pragma GCC unroll 8
+	for (uint64_t i = 0; i < 8; i++)
+		sink_put(k, at + i * words, mask);
+}
+
 /* Bit k set for k = d, 2d, ... 8d: eight equal deltas of d words. */
 static const uint64_t equal_deltas[8] = {
 	0, 0x1fe, 0x15554, 0x1249248, 0x111111110, 0x10842108420,
@@ -343,10 +365,8 @@ ssize_t cm_table_bits(struct cm_table_cursor *c, uint64_t *bits, uint64_t off,
 				if (index + 64 <= count && pos + 64 <= end
 				    && prev + words * 64 < bound
 				    && eight_times(t + pos, x)) {
-#pragma GCC unroll 8
-					for (uint64_t i = 0; i < 8; i++)
-						sink_put(&k, (prev - off) / 8
-							 + i * words, mask);
+					put_eight_times(&k, (prev - off) / 8,
+							mask, words);
 					pos += 64;
 					index += 64;
 					prev += words * 64;

@@ -365,11 +365,17 @@ ssize_t cm_table_bits(struct cm_table_cursor *c, uint64_t *bits, uint64_t off,
 				if (index + 64 <= count && pos + 64 <= end
 				    && prev + words * 64 < bound
 				    && eight_times(t + pos, x)) {
-					put_eight_times(&k, (prev - off) / 8,
+					do {
+						put_eight_times(&k,
+							(prev - off) / 8,
 							mask, words);
-					pos += 64;
-					index += 64;
-					prev += words * 64;
+						pos += 64;
+						index += 64;
+						prev += words * 64;
+					} while (index + 64 <= count
+						 && pos + 64 <= end
+						 && prev + words * 64 < bound
+						 && eight_times(t + pos, x));
 					continue;
 				}
 				sink_put(&k, (prev - off) / 8, mask);

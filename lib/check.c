@@ -8,7 +8,7 @@
 /* Data is walked in chunks this big: a chunk's slots are decoded to a
  * bitmap, then one pass checks, hashes and relocates it. Large, so the
  * per-chunk costs vanish; the bitmap is 1/64 of it, on the stack. */
-#define WALK_CHUNK (256 * 1024)
+#define WALK_CHUNK (512 * 1024)
 /* The general way (a defect to find, an object map) takes pieces this big,
  * slot offsets in an array. */
 #define SLOW_PIECE (16 * 1024)

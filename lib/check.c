@@ -31,21 +31,6 @@ static uint64_t object_end(const struct object_map *m, uint64_t i)
 	return cm_load64(m->pairs + i * 16) + cm_load64(m->pairs + i * 16 + 8);
 }
 
-/*
- * The table's XXH3 shares, added up while the walk decodes it: the format
- * hashes the table after all the data, and reading an 8-byte-a-pointer
- * table from memory a second time costs more than keeping its shares
- * (1/16 of it) from the first.
- */
-struct table_shares {
-	uint64_t *sums;		/* 8 words a block; NULL: hash it at the end */
-	uint64_t at;		/* blob offset of the first whole block */
-	uint64_t blocks, done;
-};
-
-/* Smaller tables are simply hashed again. */
-#define SHARES_MIN_TABLE (256 * 1024)
-
 struct walk {
 	const uint8_t *blob;
 	uint8_t *wblob;
@@ -59,41 +44,8 @@ struct walk {
 	bool stop;
 	struct object_map map;
 	uint64_t object;	/* the object holding the last slot */
-	struct table_shares shares;
+	struct cm_table_shares shares;
 };
-
-static void shares_start(struct table_shares *t, const struct cm_header *h)
-{
-	uint64_t end = h->table_offset + h->table_size;
-	uint64_t into = h->table_offset - h->header_size;
-
-	*t = (struct table_shares){ 0 };
-	if (h->table_size < SHARES_MIN_TABLE)
-		return;
-	t->at = h->table_offset + (CM_HASH_BLOCK - into % CM_HASH_BLOCK)
-				  % CM_HASH_BLOCK;
-	if (t->at >= end)
-		return;
-	t->blocks = (end - t->at) / CM_HASH_BLOCK;
-	t->sums = malloc(t->blocks * 64);
-}
-
-/* The shares of the whole blocks below `pos`, which the cursor passed. */
-static void shares_upto(struct table_shares *t, const uint8_t *blob,
-			uint64_t pos)
-{
-	static const struct cm_rebase as_is;
-	uint64_t n;
-
-	if (!t->sums || pos < t->at + (t->done + 1) * CM_HASH_BLOCK)
-		return;
-	n = (pos - t->at) / CM_HASH_BLOCK - t->done;
-	if (n > t->blocks - t->done)
-		n = t->blocks - t->done;
-	cm_hash_block_sums((uint8_t *)blob + t->at + t->done * CM_HASH_BLOCK,
-			   n, NULL, &as_is, 0, t->sums + 8 * t->done, NULL);
-	t->done += n;
-}
 
 /* Record a defect; returns true when the walk must stop. */
 static bool defect(struct walk *w, const struct cm_error *e)
@@ -456,7 +408,7 @@ static bool walk_data(struct walk *w, struct cm_hash *hash,
 					*relocated_end = end;
 				off = end;
 				if (hash)
-					shares_upto(&w->shares, w->blob, c.pos);
+					cm_table_shares_upto(&w->shares, w->blob, c.pos);
 				continue;
 			}
 			/* A bad pointer: take the shift back, and find it
@@ -474,7 +426,7 @@ static bool walk_data(struct walk *w, struct cm_hash *hash,
 				      relocated_end))
 			return true;
 		off = end;
-		shares_upto(&w->shares, w->blob, c.pos);
+		cm_table_shares_upto(&w->shares, w->blob, c.pos);
 	}
 	/* Entries past the data are defects the cursor names. */
 	{
@@ -489,22 +441,6 @@ static bool walk_data(struct walk *w, struct cm_hash *hash,
 }
 
 /* After the data: the table and sections as they are, then the header. */
-static uint64_t hash_finish(struct cm_hash *hash, const uint8_t *blob,
-			    const struct cm_header *h,
-			    const struct table_shares *t)
-{
-	uint64_t from = h->table_offset;
-
-	if (t->sums && t->blocks && t->done == t->blocks) {
-		uint64_t end = t->at + t->blocks * CM_HASH_BLOCK;
-
-		cm_hash_raw(hash, blob + from, t->at - from);
-		from = cm_hash_take_blocks(hash, t->sums, t->blocks,
-					   blob + end - 64) ? end : t->at;
-	}
-	return cm_hash_blob_end(hash, blob, h, from);
-}
-
 int cm_walk(const uint8_t *blob, uint8_t *wblob, const struct cm_header *h,
 	    int flags, uint64_t shift, size_t max_errors,
 	    int (*report)(void *ctx, const struct cm_error *err), void *ctx,
@@ -522,7 +458,7 @@ int cm_walk(const uint8_t *blob, uint8_t *wblob, const struct cm_header *h,
 	if (!(flags & CM_CHECK_NO_CHECKSUM)) {
 		hash = &state;
 		cm_hash_init(hash);
-		shares_start(&w.shares, h);
+		cm_table_shares_start(&w.shares, h);
 	}
 	if (check_zero(&w, h->data_end, h->table_offset, "padding")
 	    || (h->sections_size
@@ -532,7 +468,7 @@ int cm_walk(const uint8_t *blob, uint8_t *wblob, const struct cm_header *h,
 	if (walk_data(&w, hash, &relocated_end))
 		goto out;
 	if (hash) {
-		uint64_t sum = hash_finish(hash, blob, h, &w.shares);
+		uint64_t sum = cm_hash_blob_end(hash, blob, h, &w.shares);
 
 		if (sum != h->checksum) {
 			struct cm_error e;
@@ -620,9 +556,9 @@ CM_API uint64_t cm_checksum_compute(const void *blob, const struct cm_header *h)
 	uint64_t relocated_end = 0, sum = 0;
 
 	cm_hash_init(&hash);
-	shares_start(&w.shares, h);
+	cm_table_shares_start(&w.shares, h);
 	if (!walk_data(&w, &hash, &relocated_end))
-		sum = hash_finish(&hash, blob, h, &w.shares);
+		sum = cm_hash_blob_end(&hash, blob, h, &w.shares);
 	free(w.shares.sums);
 	return sum;
 }

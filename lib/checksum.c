@@ -13,6 +13,7 @@
  */
 #include <immintrin.h>
 #include <pthread.h>
+#include <stdlib.h>
 #define XXH_STATIC_LINKING_ONLY	/* XXH3_generateSecret_fromSeed */
 #include <xxhash.h>
 
@@ -669,9 +670,76 @@ void cm_hash_header(struct cm_hash *s, const uint8_t *header, uint64_t size)
 		cm_hash_raw(s, header + CM_HEADER_SIZE, size - CM_HEADER_SIZE);
 }
 
-uint64_t cm_hash_blob_end(struct cm_hash *s, const uint8_t *blob,
-			  const struct cm_header *h, uint64_t from)
+/* Smaller tables are simply hashed again at the end. */
+#define SHARES_MIN_TABLE (256 * 1024)
+
+void cm_table_shares_start(struct cm_table_shares *t,
+			   const struct cm_header *h)
 {
+	const uint64_t block = STRIPE * STRIPES_PER_BLOCK;
+	uint64_t end = h->table_offset + h->table_size;
+	uint64_t into = h->table_offset - h->header_size;
+
+	*t = (struct cm_table_shares){ 0 };
+	if (h->table_size < SHARES_MIN_TABLE)
+		return;
+	t->at = h->table_offset + (block - into % block) % block;
+	if (t->at >= end)
+		return;
+	t->blocks = (end - t->at) / block;
+	t->sums = malloc(t->blocks * 64);
+}
+
+void cm_table_shares_add(struct cm_table_shares *t, const uint8_t *blob,
+			 uint64_t from, uint64_t to, uint64_t *first,
+			 uint64_t *end)
+{
+	static const struct cm_rebase as_is;
+	const uint64_t block = STRIPE * STRIPES_PER_BLOCK;
+
+	*first = *end = 0;
+	if (!t->sums || to <= t->at)
+		return;
+	*first = from <= t->at ? 0 : (from - t->at + block - 1) / block;
+	*end = (to - t->at) / block;
+	if (*end > t->blocks)
+		*end = t->blocks;
+	if (*first >= *end) {
+		*first = *end = 0;
+		return;
+	}
+	cm_hash_block_sums((uint8_t *)blob + t->at + *first * block,
+			   *end - *first, NULL, &as_is, 0, t->sums + 8 * *first,
+			   NULL);
+}
+
+void cm_table_shares_upto(struct cm_table_shares *t, const uint8_t *blob,
+			  uint64_t pos)
+{
+	const uint64_t block = STRIPE * STRIPES_PER_BLOCK;
+	uint64_t first, end;
+
+	if (!t->sums || pos < t->at + (t->done + 1) * block)
+		return;
+	cm_table_shares_add(t, blob, t->at + t->done * block, pos, &first,
+			    &end);
+	if (first == t->done && end > first)
+		t->done = end;
+}
+
+uint64_t cm_hash_blob_end(struct cm_hash *s, const uint8_t *blob,
+			  const struct cm_header *h,
+			  const struct cm_table_shares *t)
+{
+	uint64_t from = h->table_offset;
+
+	if (t && t->sums && t->blocks && t->done == t->blocks) {
+		uint64_t end = t->at + t->blocks * STRIPE * STRIPES_PER_BLOCK;
+
+		cm_hash_raw(s, blob + from, t->at - from);
+		from = cm_hash_take_blocks(s, t->sums, t->blocks,
+					   blob + end - STRIPE) ? end : t->at;
+	}
 	cm_hash_raw(s, blob + from, h->blob_size - from);
 	cm_hash_header(s, blob, h->header_size);
 	return cm_hash_digest(s);

@@ -189,10 +189,34 @@ bool cm_hash_take_blocks(struct cm_hash *s, const uint64_t *sums,
 			 size_t blocks, const uint8_t *last);
 #define CM_HASH_BLOCK 1024
 
-/* The blob from `from` (past the data) to its end, then its header: the
- * checksum. */
+/*
+ * The table's XXH3 shares, added up while it is decoded: the format hashes
+ * the table after all the data, and reading an 8-byte-a-pointer table from
+ * memory again costs more than keeping its shares (1/16 of it). Blocks
+ * [0, done) are in. cm_table_shares_start() allocates for tables large
+ * enough to gain (sums stays NULL otherwise, or when out of memory).
+ */
+struct cm_table_shares {
+	uint64_t *sums;		/* 8 words a block; free() them */
+	uint64_t at;		/* blob offset of the table's first whole block */
+	uint64_t blocks, done;
+};
+
+void cm_table_shares_start(struct cm_table_shares *t,
+			   const struct cm_header *h);
+/* The shares of the whole blocks inside the blob's bytes [from, to):
+ * blocks [*first, *end). */
+void cm_table_shares_add(struct cm_table_shares *t, const uint8_t *blob,
+			 uint64_t from, uint64_t to, uint64_t *first,
+			 uint64_t *end);
+/* In order: the blocks below `pos` not in yet. */
+void cm_table_shares_upto(struct cm_table_shares *t, const uint8_t *blob,
+			  uint64_t pos);
+/* The blob from its table to its end (from the shares when all are in; t
+ * may be NULL), then its header: the checksum. */
 uint64_t cm_hash_blob_end(struct cm_hash *s, const uint8_t *blob,
-			  const struct cm_header *h, uint64_t from);
+			  const struct cm_header *h,
+			  const struct cm_table_shares *t);
 
 /* The loops behind cm_hash_rebased(), best first where the CPU has it. */
 enum cm_kernel { CM_KERNEL_SCALAR, CM_KERNEL_AVX2, CM_KERNEL_AVX512 };

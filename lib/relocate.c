@@ -81,6 +81,8 @@ struct part {
 	uint64_t done_end;	/* slots below are shifted */
 	uint64_t *sums;		/* checked: its blocks' shares */
 	uint8_t last_stripe[64];	/* checked: as hashed */
+	struct cm_table_shares *table;	/* checked: shares of its entries */
+	uint64_t table_first, table_end;	/* the table blocks it did */
 	int result;
 	struct cm_error err;
 };
@@ -172,8 +174,12 @@ static int relocate_range(struct part *pt, struct cm_hash *hash,
 static void *relocate_part(void *arg)
 {
 	struct part *pt = arg;
+	uint64_t entry = pt->at.pos;
 
 	pt->result = relocate_range(pt, NULL, pt->from, pt->to);
+	if (!pt->result && pt->table)
+		cm_table_shares_add(pt->table, pt->blob, entry, pt->at.pos,
+				    &pt->table_first, &pt->table_end);
 	if (!pt->result && pt->last != UINT64_MAX
 	    && pt->at.index != pt->last)
 		pt->result = cm_fail(&pt->err, CM_E_ORDER, pt->at.pos,
@@ -210,8 +216,26 @@ static int finish_parts(struct part *parts, int n, struct cm_hash *hash,
 		return -1;
 	}
 	if (hash) {
-		uint64_t sum = cm_hash_blob_end(hash, tail->blob, h,
-						h->table_offset);
+		struct cm_table_shares *t = parts[0].table;
+		uint64_t sum, first, end, b = 0;
+
+		/* The table blocks no thread did: between their entries. */
+		for (int i = 0; t->sums && i <= n; i++) {
+			uint64_t upto = i < n ? parts[i].table_first : t->blocks;
+
+			if (i < n && parts[i].table_end == 0)
+				continue;	/* it did none */
+			if (b < upto)
+				cm_table_shares_add(t, tail->blob,
+						    t->at + b * CM_HASH_BLOCK,
+						    t->at + upto * CM_HASH_BLOCK,
+						    &first, &end);
+			if (i < n)
+				b = parts[i].table_end;
+		}
+		if (t->sums)
+			t->done = t->blocks;
+		sum = cm_hash_blob_end(hash, tail->blob, h, t);
 
 		if (sum != h->checksum)
 			return cm_fail(err, CM_E_CHECKSUM, CM_H_CHECKSUM,
@@ -226,6 +250,59 @@ static int finish_parts(struct part *parts, int n, struct cm_hash *hash,
 
 uint64_t cm_mt_min_part = 1024 * 1024;
 
+/* Part i takes blocks [i step, (i + 1) step) of the data; parts[threads],
+ * the caller's, the data after the last whole block. */
+static void plan_parts(struct part *parts, int threads, uint8_t *p,
+		       const struct cm_header *h, uint64_t blocks,
+		       uint64_t *sums, struct cm_table_shares *table)
+{
+	uint64_t step = (blocks + (uint64_t)threads - 1) / (uint64_t)threads;
+
+	for (int i = 0; i <= threads; i++) {
+		uint64_t b = step * (uint64_t)i < blocks ? step * (uint64_t)i
+							 : blocks;
+		uint64_t from = h->header_size + b * CM_HASH_BLOCK;
+		/* Part 0 takes the table from its first entry, so entries
+		 * below the data are met, and refused, there. */
+		uint64_t first = i ? first_entry(p, h, from) : 0;
+
+		parts[i] = (struct part){
+			.blob = p, .h = h, .from = from, .last = UINT64_MAX,
+			.to = i == threads ? h->table_offset
+			      : h->header_size + (b + step < blocks ? b + step
+						  : blocks) * CM_HASH_BLOCK,
+			.sums = sums && i < threads ? sums + 8 * b : NULL,
+			.table = table,
+			.r = { .base = h->base, .lo = h->base + h->header_size,
+			       .span = h->data_end - h->header_size,
+			       .shift = (uintptr_t)p - h->base },
+		};
+		cm_table_start(&parts[i].at, p, h);
+		parts[i].at.pos = h->table_offset + first * 8;
+		parts[i].at.index = first;
+		parts[i].at.prev = first ? cm_load64(p + h->table_offset
+						     + first * 8 - 8) : 0;
+		if (i > 0 && i < threads)
+			parts[i - 1].last = first;
+	}
+}
+
+/* Every part's shifted slots back, from its first entry. */
+static void unshift_parts(const struct part *parts, int n)
+{
+	for (int i = 0; i < n; i++) {
+		struct cm_table_cursor c;
+		uint64_t first = i ? first_entry(parts[i].blob, parts[i].h,
+						 parts[i].from) : 0;
+
+		cm_table_start(&c, parts[i].blob, parts[i].h);
+		c.pos = parts[i].h->table_offset + first * 8;
+		c.index = first;
+		c.prev = first ? cm_load64(parts[i].blob + c.pos - 8) : 0;
+		unshift(&parts[i], c, parts[i].from);
+	}
+}
+
 CM_API void *cm_deserialize_mt(void *blob, size_t len, int flags, int threads,
 			       struct cm_error *err)
 {
@@ -233,10 +310,12 @@ CM_API void *cm_deserialize_mt(void *blob, size_t len, int flags, int threads,
 	struct part parts[65];
 	pthread_t tids[64];
 	struct cm_hash hash;
+	struct cm_table_shares table = { 0 };
 	struct cm_error e = { 0 };
-	uint8_t *p = blob;
-	uint64_t *sums = NULL, blocks, step;
+	uint8_t *p = blob, *root = NULL;
+	uint64_t *sums = NULL, blocks;
 	int started = 1, failed = -1;
+	bool checked = !(flags & CM_TRUSTED);
 
 	if (threads < 1 || threads > 64) {
 		errno = EINVAL;
@@ -251,51 +330,22 @@ CM_API void *cm_deserialize_mt(void *blob, size_t len, int flags, int threads,
 	 */
 	if (threads == 1 || h.mode != CM_ABSOLUTE_OFFSET || h.sections_size
 	    || (uintptr_t)blob == h.base || (flags & CM_CHECK_STRICT)
-	    || blocks * CM_HASH_BLOCK < (uint64_t)threads * cm_mt_min_part)
+	    || blocks * CM_HASH_BLOCK < (uint64_t)threads * cm_mt_min_part
+	    || (checked && !(sums = malloc(blocks * 64))))
 		return cm_deserialize_flags(blob, len, flags, err);
-	if (!(flags & CM_TRUSTED)) {
-		sums = malloc(blocks * 64);
-		if (!sums)
-			return cm_deserialize_flags(blob, len, flags, err);
-		cm_hash_init(&hash);
-	}
 	for (uint64_t i = h.data_end; i < h.table_offset; i++)
 		if (p[i]) {
-			free(sums);
-			return cm_fail(err, CM_E_PADDING, i, UINT64_MAX,
-				       "padding byte 0x%02x is not zero", p[i]),
-			       NULL;
+			cm_fail(err, CM_E_PADDING, i, UINT64_MAX,
+				"padding byte 0x%02x is not zero", p[i]);
+			errno = EBADMSG;
+			goto out;
 		}
-	/* Part i takes blocks [i step, (i + 1) step); parts[threads], the
-	 * caller's, the data after the last whole block. */
-	step = (blocks + (uint64_t)threads - 1) / (uint64_t)threads;
-	for (int i = 0; i <= threads; i++) {
-		uint64_t b = step * (uint64_t)i < blocks ? step * (uint64_t)i
-							 : blocks;
-		uint64_t from = h.header_size + b * CM_HASH_BLOCK;
-		/* Part 0 takes the table from its first entry, so entries
-		 * below the data are met, and refused, there. */
-		uint64_t first = i ? first_entry(p, &h, from) : 0;
-
-		parts[i] = (struct part){
-			.blob = p, .h = &h, .from = from, .last = UINT64_MAX,
-			.to = i == threads ? h.table_offset
-			      : h.header_size + (b + step < blocks ? b + step
-						 : blocks) * CM_HASH_BLOCK,
-			.sums = sums ? sums + 8 * b : NULL,
-			.r = { .base = h.base, .lo = h.base + h.header_size,
-			       .span = h.data_end - h.header_size,
-			       .shift = (uintptr_t)p - h.base },
-		};
-		cm_table_start(&parts[i].at, p, &h);
-		parts[i].at.pos = h.table_offset + first * 8;
-		parts[i].at.index = first;
-		parts[i].at.prev = first ? cm_load64(p + h.table_offset
-						     + first * 8 - 8) : 0;
-		if (i > 0 && i < threads)
-			parts[i - 1].last = first;
+	if (checked) {
+		cm_hash_init(&hash);
+		cm_table_shares_start(&table, &h);
 	}
-	parts[threads].sums = NULL;
+	plan_parts(parts, threads, p, &h, blocks, sums,
+		   checked ? &table : NULL);
 	for (; started < threads; started++)
 		if (pthread_create(&tids[started], NULL, relocate_part,
 				   &parts[started]))
@@ -309,33 +359,26 @@ CM_API void *cm_deserialize_mt(void *blob, size_t len, int flags, int threads,
 	if (failed < 0 && started == threads) {
 		/* The caller's part starts where the last thread's ended. */
 		parts[threads].at = parts[threads - 1].at;
-		if (!finish_parts(parts, threads, sums ? &hash : NULL, blocks,
-				  &e)) {
-			free(sums);
-			return finish(p, &h);
+		if (!finish_parts(parts, threads, checked ? &hash : NULL,
+				  blocks, &e)) {
+			root = finish(p, &h);
+			goto out;
 		}
 		unshift(&parts[threads], parts[threads - 1].at,
 			parts[threads].from);
 		failed = threads;
 		parts[threads].err = e;
 	}
-	for (int i = 0; i < started; i++) {
-		struct cm_table_cursor c;
-
-		cm_table_start(&c, p, &h);
-		c.pos = h.table_offset + (i ? first_entry(p, &h, parts[i].from)
-					    : 0) * 8;
-		c.index = (c.pos - h.table_offset) / 8;
-		c.prev = c.index ? cm_load64(p + c.pos - 8) : 0;
-		unshift(&parts[i], c, parts[i].from);
-	}
-	free(sums);
+	unshift_parts(parts, started);
 	if (failed < 0) {
 		errno = EAGAIN;		/* a thread could not start */
-		return NULL;
+	} else {
+		if (err)
+			*err = parts[failed].err;
+		errno = EBADMSG;
 	}
-	if (err)
-		*err = parts[failed].err;
-	errno = EBADMSG;
-	return NULL;
+out:
+	free(sums);
+	free(table.sums);
+	return root;
 }

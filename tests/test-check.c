@@ -1483,6 +1483,37 @@ START_TEST(mt_checksum_mismatch_refused)
 }
 END_TEST
 
+/* A table large enough for its hash shares to be added up by the threads
+ * (and the blocks between their entries by the caller): the same bytes as
+ * one thread, and a changed byte still refused. */
+START_TEST(mt_large_table_shares)
+{
+	size_t len, n = 40000;
+	uint8_t *b = cm_test_list_blob(n, CM_ABSOLUTE_OFFSET, &len);
+	uint8_t *w = zalloc(len), *want = zalloc(len);
+	struct cm_header h = raw_header(b);
+	struct cm_error e = { 0 };
+
+	ck_assert_uint_ge(h.table_size, 256 * 1024);
+	memcpy(w, b, len);
+	ck_assert_ptr_nonnull(cm_deserialize_flags(w, len, 0, NULL));
+	memcpy(want, w, len);
+	for (int t = 2; t <= 5; t++) {
+		memcpy(w, b, len);
+		ck_assert_ptr_nonnull(cm_deserialize_mt(w, len, 0, t, &e));
+		ck_assert_mem_eq(w, want, len);
+	}
+	b[HDR + (h.data_end - HDR) / 3] ^= 1;	/* an x field */
+	for (int t = 2; t <= 5; t++) {
+		ck_assert_int_eq(mt_refused(b, len, 0, t, &e), EBADMSG);
+		expect_code(&e, CM_E_CHECKSUM);
+	}
+	free(want);
+	free(w);
+	free(b);
+}
+END_TEST
+
 START_TEST(mt_unsorted_table_refused)
 {
 	size_t len, n = 4000;
@@ -1804,6 +1835,7 @@ static Suite *check_suite(void)
 	tcase_add_test(tc, mt_thread_count_bounds);
 	tcase_add_loop_test(tc, mt_defect_leaves_the_blob_unchanged, 0, 3);
 	tcase_add_loop_test(tc, mt_checksum_mismatch_refused, 0, 3);
+	tcase_add_test(tc, mt_large_table_shares);
 	tcase_add_test(tc, mt_unsorted_table_refused);
 	tcase_add_test(tc, mt_wrapped_count_refused);
 	tcase_add_test(tc, mt_slot_in_the_header_refused);

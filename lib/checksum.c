@@ -613,6 +613,51 @@ bool cm_hash_rebased(struct cm_hash *s, uint8_t *p, size_t n,
 	return bad;
 }
 
+/* ---- folding block shares in: add, scramble, a block at a time ---- */
+
+static void fold_scalar(uint64_t acc[8], const uint64_t *sums, size_t blocks)
+{
+	for (size_t b = 0; b < blocks; b++) {
+		for (int i = 0; i < 8; i++)
+			acc[i] += sums[8 * b + i];
+		scramble_scalar(acc);
+	}
+}
+
+__attribute__((target("avx2")))
+static void fold_avx2(uint64_t acc[8], const uint64_t *sums, size_t blocks)
+{
+	__m256i a0 = _mm256_loadu_si256((const __m256i *)acc);
+	__m256i a1 = _mm256_loadu_si256((const __m256i *)(acc + 4));
+
+	for (size_t b = 0; b < blocks; b++, sums += 8) {
+		a0 = scramble_half(_mm256_add_epi64(a0, _mm256_loadu_si256(
+			(const __m256i *)sums)), secret + SCRAMBLE_KEY);
+		a1 = scramble_half(_mm256_add_epi64(a1, _mm256_loadu_si256(
+			(const __m256i *)(sums + 4))), secret + SCRAMBLE_KEY + 32);
+	}
+	_mm256_storeu_si256((__m256i *)acc, a0);
+	_mm256_storeu_si256((__m256i *)(acc + 4), a1);
+}
+
+__attribute__((target("avx512f")))
+static void fold_avx512(uint64_t acc[8], const uint64_t *sums, size_t blocks)
+{
+	__m512i a = _mm512_loadu_si512(acc);
+
+	for (size_t b = 0; b < blocks; b++, sums += 8)
+		a = scramble_512(_mm512_add_epi64(a, _mm512_loadu_si512(sums)));
+	_mm512_storeu_si512(acc, a);
+}
+
+static void fold(uint64_t acc[8], const uint64_t *sums, size_t blocks)
+{
+	int isa = cm_kernel_in_use();
+
+	(isa == CM_KERNEL_AVX512 ? fold_avx512
+	 : isa == CM_KERNEL_AVX2 ? fold_avx2 : fold_scalar)(acc, sums, blocks);
+}
+
 bool cm_hash_block_sums(uint8_t *p, size_t blocks, const uint8_t *slots,
 			const struct cm_rebase *r, unsigned how, uint64_t *sums,
 			uint8_t *last)
@@ -648,11 +693,7 @@ bool cm_hash_take_blocks(struct cm_hash *s, const uint64_t *sums,
 	/* (Past any block, the input is no short one: head is unused.) */
 	if (s->pending || s->stripes || s->total % block)
 		return false;
-	for (size_t b = 0; b < blocks; b++) {
-		for (int i = 0; i < 8; i++)
-			s->acc[i] += sums[8 * b + i];
-		scramble_scalar(s->acc);
-	}
+	fold(s->acc, sums, blocks);
 	s->total += blocks * block;
 	memcpy(s->last, last, STRIPE);
 	return true;

@@ -242,17 +242,11 @@ static void undo(struct walk *w, uint64_t end)
 		shift_slots(w->wblob, slots, (size_t)n, -w->shift);
 }
 
-/* Ahead of the hardware prefetcher, which stops at 4 KiB; never past the
- * data. */
-static inline void prefetch_ahead(uint8_t *b, uint64_t slot,
-				  const struct cm_header *h)
-{
-	__builtin_prefetch(b + (slot + 2048 < h->data_end ? slot + 2048 : slot),
-			   1);
-}
-
-size_t cm_shift_checked(uint8_t *b, const struct cm_header *h,
-			const uint64_t *slots, size_t n, uint64_t shift)
+/* Add `shift` to each of the n slots whose value cm_value_ok() accepts,
+ * stopping at the first it refuses. @return the count shifted; when below
+ * n, those are shifted back: b is as it was. */
+static size_t shift_checked(uint8_t *b, const struct cm_header *h,
+			    const uint64_t *slots, size_t n, uint64_t shift)
 {
 	uint64_t lo = h->base + h->header_size;
 	uint64_t span = h->data_end - h->header_size;
@@ -261,7 +255,6 @@ size_t cm_shift_checked(uint8_t *b, const struct cm_header *h,
 	for (i = 0; i < n; i++) {
 		uint64_t v = cm_load64(b + slots[i]);
 
-		prefetch_ahead(b, slots[i], h);
 		if (v - lo > span)
 			break;
 		cm_store64(b + slots[i], v + shift);
@@ -285,8 +278,8 @@ static size_t relocate_chunk(struct walk *w, struct cm_hash *hash,
 	size_t done;
 
 	if (!hash)
-		return cm_shift_checked(w->wblob, h, slots, n, w->shift);
-	done = cm_shift_checked(w->wblob, h, slots, n, -h->base);
+		return shift_checked(w->wblob, h, slots, n, w->shift);
+	done = shift_checked(w->wblob, h, slots, n, -h->base);
 	if (done == n) {
 		cm_hash_raw(hash, w->blob + off, end - off);
 		shift_slots(w->wblob, slots, n, h->base + w->shift);

@@ -312,13 +312,6 @@ int cm_blob_table_size(const struct cm_header *h,
 int cm_blob_write(struct cm_header *h, const struct cm_blob_source *src,
 		  cm_write_fn write, void *ctx, struct cm_error *err);
 
-/*
- * Add `shift` to each of the n slots of b whose value cm_value_ok() accepts,
- * stopping at the first it refuses. @return the count shifted; when below
- * n, those are shifted back: b is as it was.
- */
-size_t cm_shift_checked(uint8_t *b, const struct cm_header *h,
-			const uint64_t *slots, size_t n, uint64_t shift);
 
 /* cm_deserialize_mt: below this many data bytes a thread, one thread is
  * quicker (tests lower it to split small blobs). */

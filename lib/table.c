@@ -296,9 +296,9 @@ static inline uint64_t eight_bits(uint64_t x, uint64_t *words)
 
 /*
  * Absolute entries eight at a time with AVX-512: aligned, ascending, from
- * `off` on and below `bound`, or it stops. A slot's bit gathers in a
- * vector for its bitmap word (at most two words an eight, else one lane at
- * a time), one OR across the vector a word. @return the entries taken.
+ * `off` on and below `bound`, or it stops. Sixteen slots within 64 words
+ * of the first (dense data) go as one mask, OR-ed across two vectors;
+ * others eight or one at a time. @return the entries taken.
  */
 __attribute__((target("avx512f")))
 static uint64_t absolute_eights_avx512(const uint8_t *t, uint64_t pos,
@@ -309,53 +309,58 @@ static uint64_t absolute_eights_avx512(const uint8_t *t, uint64_t pos,
 	const __m512i seven = _mm512_set1_epi64(7), one = _mm512_set1_epi64(1);
 	const __m512i top = _mm512_set1_epi64((long long)bound);
 	const __m512i from = _mm512_set1_epi64((long long)off);
-	const __m512i low6 = _mm512_set1_epi64(63);
+	const __m512i words = _mm512_set1_epi64(64);
 	__m512i before = _mm512_set1_epi64((long long)prev);
-	__m512i gathered = _mm512_setzero_si512();
 	struct bit_sink k = *sink;	/* in registers, not through a pointer */
-	uint64_t done = 0, word = 0;	/* the bitmap word gathering */
+	uint64_t done = 0;
 
-	for (; done + 8 <= todo; done += 8, pos += 64) {
+	while (done + 8 <= todo) {
+		bool two = done + 16 <= todo;
 		__m512i v = _mm512_loadu_si512(t + pos);
-		__m512i slot = _mm512_srli_epi64(_mm512_sub_epi64(v, from), 3);
-		__m512i w = _mm512_srli_epi64(slot, 6);
-		__m512i bit = _mm512_sllv_epi64(one, _mm512_and_si512(slot,
-								      low6));
-		__mmask8 here, next;
+		__m512i u = two ? _mm512_loadu_si512(t + pos + 64) : v;
+		__m512i first = _mm512_broadcastq_epi64(
+			_mm512_castsi512_si128(v));
+		__m512i wv = _mm512_srli_epi64(_mm512_sub_epi64(v, first), 3);
+		__m512i wu = _mm512_srli_epi64(_mm512_sub_epi64(u, first), 3);
+		uint64_t at = (uint64_t)_mm_cvtsi128_si64(
+			_mm512_castsi512_si128(v));
 
 		if (_mm512_test_epi64_mask(v, seven)
 		    | _mm512_cmple_epu64_mask(v, _mm512_alignr_epi64(
 						     v, before, 7))
-		    | _mm512_cmpge_epu64_mask(v, top)
-		    | _mm512_cmplt_epu64_mask(v, from))
+		    | _mm512_cmpge_epu64_mask(v, top) || at < off)
 			break;
-		before = v;
-		here = _mm512_cmpeq_epu64_mask(w, _mm512_set1_epi64(
-						       (long long)word));
-		if (here == 0xff) {
-			gathered = _mm512_or_si512(gathered, bit);
+		if (two && !(_mm512_test_epi64_mask(u, seven)
+			     | _mm512_cmple_epu64_mask(u, _mm512_alignr_epi64(
+							       u, v, 7))
+			     | _mm512_cmpge_epu64_mask(u, top)
+			     | _mm512_cmpge_epu64_mask(wu, words))) {
+			sink_put(&k, (at - off) / 8,
+				 (uint64_t)_mm512_reduce_or_epi64(
+					 _mm512_or_si512(
+						 _mm512_sllv_epi64(one, wv),
+						 _mm512_sllv_epi64(one, wu))));
+			before = u;
+			done += 16;
+			pos += 128;
 			continue;
 		}
-		/* The word is complete: out it goes, the next begins. */
-		sink_put(&k, word * 64, (uint64_t)_mm512_reduce_or_epi64(
-				 _mm512_maskz_mov_epi64(here, bit)
-				 | gathered));
-		word = (uint64_t)_mm_cvtsi128_si64(_mm512_castsi512_si128(
-			_mm512_maskz_compress_epi64((__mmask8)~here, w)));
-		next = _mm512_cmpeq_epu64_mask(w, _mm512_set1_epi64(
-						       (long long)word));
-		gathered = _mm512_maskz_mov_epi64(next, bit);
-		if ((here | next) != 0xff) {
-			/* Sparse: past the next word too; lane by lane. */
-			_Alignas(64) uint64_t lane[8];
+		if (!_mm512_cmpge_epu64_mask(wv, words)) {
+			sink_put(&k, (at - off) / 8,
+				 (uint64_t)_mm512_reduce_or_epi64(
+					 _mm512_sllv_epi64(one, wv)));
+		} else {	/* sparse: a slot at a time */
+			_Alignas(64) uint64_t slot[8];
 
-			_mm512_store_si512(lane, slot);
+			_mm512_store_si512(slot, _mm512_srli_epi64(
+				_mm512_sub_epi64(v, from), 3));
 			for (int i = 0; i < 8; i++)
-				if (!((here | next) >> i & 1))
-					sink_put(&k, lane[i], 1);
+				sink_put(&k, slot[i], 1);
 		}
+		before = v;
+		done += 8;
+		pos += 64;
 	}
-	sink_put(&k, word * 64, (uint64_t)_mm512_reduce_or_epi64(gathered));
 	*sink = k;
 	return done;
 }

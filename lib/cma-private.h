@@ -260,6 +260,14 @@ ssize_t cm_table_next(struct cm_table_cursor *c, uint64_t *slots, size_t max,
  */
 ssize_t cm_table_bits(struct cm_table_cursor *c, uint64_t *bits, uint64_t off,
 		      uint64_t limit, struct cm_error *err);
+/*
+ * A relative table: move to the first entry whose slot is at or past
+ * `target`, summing the deltas before it (64 one-byte deltas at a time)
+ * and checking no more than it must to stay in the table; the entries
+ * passed over are checked by whoever decodes them. @return 0; -1 when an
+ * entry cannot be read (the cursor is then unchanged).
+ */
+int cm_table_seek(struct cm_table_cursor *c, uint64_t target);
 /* After the last entry: the count and exact size agree with the header. */
 int cm_table_finish(const struct cm_table_cursor *c, struct cm_error *err);
 

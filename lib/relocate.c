@@ -47,7 +47,7 @@ CM_API void *cm_deserialize(void *blob, size_t len)
 	return cm_deserialize_flags(blob, len, 0, NULL);
 }
 
-/* ---- several threads (absolute tables) ---- */
+/* ---- several threads ---- */
 
 /* Index of the first absolute-table entry whose slot is >= from. */
 static uint64_t first_entry(const uint8_t *blob, const struct cm_header *h,
@@ -75,7 +75,8 @@ struct part {
 	uint8_t *blob;
 	const struct cm_header *h;
 	struct cm_rebase r;
-	struct cm_table_cursor at;	/* at the first entry; then the next */
+	struct cm_table_cursor start;	/* at the part's first entry */
+	struct cm_table_cursor at;	/* then at the next to decode */
 	uint64_t last;		/* the next part's first entry */
 	uint64_t from, to;	/* its slots lie in [from, to) */
 	uint64_t done_end;	/* slots below are shifted */
@@ -250,57 +251,57 @@ static int finish_parts(struct part *parts, int n, struct cm_hash *hash,
 
 uint64_t cm_mt_min_part = 1024 * 1024;
 
-/* Part i takes blocks [i step, (i + 1) step) of the data; parts[threads],
- * the caller's, the data after the last whole block. */
-static void plan_parts(struct part *parts, int threads, uint8_t *p,
-		       const struct cm_header *h, uint64_t blocks,
-		       uint64_t *sums, struct cm_table_shares *table)
+/*
+ * Part i takes blocks [i step, (i + 1) step) of the data; parts[threads],
+ * the caller's, the data after the last whole block. Each starts at its
+ * first entry: found by bisection in an absolute table, by summing the
+ * deltas before it in a relative one. @return -1 when a relative table
+ * cannot be read that far (one thread then says what is wrong).
+ */
+static int plan_parts(struct part *parts, int threads, uint8_t *p,
+		      const struct cm_header *h, uint64_t blocks,
+		      uint64_t *sums, struct cm_table_shares *table)
 {
 	uint64_t step = (blocks + (uint64_t)threads - 1) / (uint64_t)threads;
+	struct cm_table_cursor c;
 
+	cm_table_start(&c, p, h);
 	for (int i = 0; i <= threads; i++) {
 		uint64_t b = step * (uint64_t)i < blocks ? step * (uint64_t)i
 							 : blocks;
 		uint64_t from = h->header_size + b * CM_HASH_BLOCK;
+
 		/* Part 0 takes the table from its first entry, so entries
 		 * below the data are met, and refused, there. */
-		uint64_t first = i ? first_entry(p, h, from) : 0;
-
+		if (i && h->mode == CM_ABSOLUTE_OFFSET) {
+			c.index = first_entry(p, h, from);
+			c.pos = h->table_offset + c.index * 8;
+			c.prev = c.index ? cm_load64(p + c.pos - 8) : 0;
+		} else if (i && cm_table_seek(&c, from)) {
+			return -1;
+		}
 		parts[i] = (struct part){
 			.blob = p, .h = h, .from = from, .last = UINT64_MAX,
 			.to = i == threads ? h->table_offset
 			      : h->header_size + (b + step < blocks ? b + step
 						  : blocks) * CM_HASH_BLOCK,
 			.sums = sums && i < threads ? sums + 8 * b : NULL,
-			.table = table,
+			.table = table, .start = c, .at = c,
 			.r = { .base = h->base, .lo = h->base + h->header_size,
 			       .span = h->data_end - h->header_size,
 			       .shift = (uintptr_t)p - h->base },
 		};
-		cm_table_start(&parts[i].at, p, h);
-		parts[i].at.pos = h->table_offset + first * 8;
-		parts[i].at.index = first;
-		parts[i].at.prev = first ? cm_load64(p + h->table_offset
-						     + first * 8 - 8) : 0;
 		if (i > 0 && i < threads)
-			parts[i - 1].last = first;
+			parts[i - 1].last = c.index;
 	}
+	return 0;
 }
 
 /* Every part's shifted slots back, from its first entry. */
 static void unshift_parts(const struct part *parts, int n)
 {
-	for (int i = 0; i < n; i++) {
-		struct cm_table_cursor c;
-		uint64_t first = i ? first_entry(parts[i].blob, parts[i].h,
-						 parts[i].from) : 0;
-
-		cm_table_start(&c, parts[i].blob, parts[i].h);
-		c.pos = parts[i].h->table_offset + first * 8;
-		c.index = first;
-		c.prev = first ? cm_load64(parts[i].blob + c.pos - 8) : 0;
-		unshift(&parts[i], c, parts[i].from);
-	}
+	for (int i = 0; i < n; i++)
+		unshift(&parts[i], parts[i].start, parts[i].from);
 }
 
 CM_API void *cm_deserialize_mt(void *blob, size_t len, int flags, int threads,
@@ -324,11 +325,9 @@ CM_API void *cm_deserialize_mt(void *blob, size_t len, int flags, int threads,
 	if (prepare(blob, flags, &h, len, err))
 		return NULL;
 	blocks = (h.table_offset - h.header_size) / CM_HASH_BLOCK;
-	/*
-	 * Relative tables decode in sequence, so those, like blobs with
-	 * sections (an object map to check), go the single-thread way.
-	 */
-	if (threads == 1 || h.mode != CM_ABSOLUTE_OFFSET || h.sections_size
+	/* Blobs with sections (an object map to check) go the single-thread
+	 * way. */
+	if (threads == 1 || h.sections_size
 	    || (uintptr_t)blob == h.base || (flags & CM_CHECK_STRICT)
 	    || blocks * CM_HASH_BLOCK < (uint64_t)threads * cm_mt_min_part
 	    || (checked && !(sums = malloc(blocks * 64))))
@@ -344,8 +343,12 @@ CM_API void *cm_deserialize_mt(void *blob, size_t len, int flags, int threads,
 		cm_hash_init(&hash);
 		cm_table_shares_start(&table, &h);
 	}
-	plan_parts(parts, threads, p, &h, blocks, sums,
-		   checked ? &table : NULL);
+	if (plan_parts(parts, threads, p, &h, blocks, sums,
+		       checked ? &table : NULL)) {
+		free(sums);
+		free(table.sums);
+		return cm_deserialize_flags(blob, len, flags, err);
+	}
 	for (; started < threads; started++)
 		if (pthread_create(&tids[started], NULL, relocate_part,
 				   &parts[started]))

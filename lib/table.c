@@ -489,6 +489,60 @@ ssize_t cm_table_bits(struct cm_table_cursor *c, uint64_t *bits, uint64_t off,
 	return (ssize_t)(c->index - first);
 }
 
+int cm_table_seek(struct cm_table_cursor *c, uint64_t target)
+{
+	const uint8_t *t = c->blob;
+	const uint64_t count = c->h->pointer_count;
+	uint64_t pos = c->pos, prev = c->prev, index = c->index;
+
+	while (index < count) {
+		uint64_t units;
+		unsigned used = 1;
+		int why;
+
+		/* 64 one-byte deltas at a time, summed, while below target. */
+		if (index + 64 <= count && pos + 64 <= c->end) {
+			__m128i sum = _mm_setzero_si128(), high = sum;
+
+			for (int i = 0; i < 4; i++) {
+				__m128i x = _mm_loadu_si128(
+					(const __m128i *)(t + pos + 16 * i));
+
+				high = _mm_or_si128(high, x);
+				sum = _mm_add_epi64(sum, _mm_sad_epu8(
+						x, _mm_setzero_si128()));
+			}
+			units = (uint64_t)_mm_cvtsi128_si64(sum)
+				+ (uint64_t)_mm_cvtsi128_si64(
+					_mm_unpackhi_epi64(sum, sum));
+			if (!_mm_movemask_epi8(high) && prev + units * 8 < target) {
+				prev += units * 8;
+				pos += 64;
+				index += 64;
+				continue;
+			}
+		}
+		if (pos >= c->end)
+			return -1;
+		units = t[pos];
+		if (units >= 0x80) {
+			used = cm_vlq_decode(t + pos, t + c->end,
+					     CM_VLQ_REL_MAX_BYTES, &units, &why);
+			if (!used)
+				return -1;
+		}
+		if (prev + units * 8 >= target)
+			break;
+		prev += units * 8;
+		pos += used;
+		index++;
+	}
+	c->pos = pos;
+	c->prev = prev;
+	c->index = index;
+	return 0;
+}
+
 int cm_table_finish(const struct cm_table_cursor *c, struct cm_error *err)
 {
 	if (c->index != c->h->pointer_count || c->pos != c->end)

@@ -1438,10 +1438,10 @@ START_TEST(mt_defect_leaves_the_blob_unchanged)
 {
 	static const int threads[] = { 2, 3, 8 };
 	size_t len, n = 4000;
-	uint8_t *b = cm_test_list_blob(n, CM_ABSOLUTE_OFFSET, &len);
+	uint8_t *b = cm_test_list_blob(n, modes[_i / 3], &len);
 	struct cm_header h = raw_header(b);
 	uint64_t first = list_slot(1), last = list_slot(n - 1);
-	int where = _i;		/* 0 first, 1 last, 2 both */
+	int where = _i % 3;	/* 0 first, 1 last, 2 both */
 
 	if (where != 1)
 		st64(b + first, h.base + h.data_end + 8);
@@ -1488,8 +1488,8 @@ END_TEST
  * one thread, and a changed byte still refused. */
 START_TEST(mt_large_table_shares)
 {
-	size_t len, n = 40000;
-	uint8_t *b = cm_test_list_blob(n, CM_ABSOLUTE_OFFSET, &len);
+	size_t len, n = modes[_i] == CM_ABSOLUTE_OFFSET ? 40000 : 300000;
+	uint8_t *b = cm_test_list_blob(n, modes[_i], &len);
 	uint8_t *w = zalloc(len), *want = zalloc(len);
 	struct cm_header h = raw_header(b);
 	struct cm_error e = { 0 };
@@ -1588,7 +1588,9 @@ START_TEST(mt_slot_in_the_header_refused)
 }
 END_TEST
 
-START_TEST(mt_relative_falls_back)
+/* A relative table is split by summing its deltas up to each part's
+ * first entry: the same bytes as one thread, and the same defects. */
+START_TEST(mt_relative_same_bytes)
 {
 	size_t len;
 	uint8_t *b = cm_test_list_blob(500, CM_RELATIVE_OFFSET, &len);
@@ -1608,6 +1610,29 @@ START_TEST(mt_relative_falls_back)
 	ck_assert_int_eq(mt_refused(b, len, CM_TRUSTED, 4, NULL), EBADMSG);
 	free(want);
 	free(w);
+	free(b);
+}
+END_TEST
+
+/* An entry the summing cannot read (an overlong VLQ late in the table):
+ * one thread takes the blob and names the entry; nothing changes. */
+START_TEST(mt_relative_unreadable_entry)
+{
+	size_t len, n = 4000;
+	uint8_t *b = cm_test_list_blob(n, CM_RELATIVE_OFFSET, &len);
+	struct cm_header h = raw_header(b);
+	uint64_t at = h.table_offset + h.pointer_count - 3;
+	struct cm_error e = { 0 };
+
+	/* 0x82 0x00 spells 2 overlong; the table keeps its size. */
+	b[at] = 0x82;
+	b[at + 1] = 0x00;
+	reseal(b);
+	for (int t = 2; t <= 4; t++) {
+		ck_assert_int_eq(mt_refused(b, len, 0, t, &e), EBADMSG);
+		expect_code(&e, CM_E_ENCODING);
+		ck_assert_uint_eq(e.offset, at);
+	}
 	free(b);
 }
 END_TEST
@@ -1833,13 +1858,14 @@ static Suite *check_suite(void)
 	tcase_add_checked_fixture(tc, split_small_blobs, NULL);
 	tcase_add_loop_test(tc, mt_same_bytes_as_one_thread, 0, 2);
 	tcase_add_test(tc, mt_thread_count_bounds);
-	tcase_add_loop_test(tc, mt_defect_leaves_the_blob_unchanged, 0, 3);
+	tcase_add_loop_test(tc, mt_defect_leaves_the_blob_unchanged, 0, 6);
 	tcase_add_loop_test(tc, mt_checksum_mismatch_refused, 0, 3);
-	tcase_add_test(tc, mt_large_table_shares);
+	tcase_add_loop_test(tc, mt_large_table_shares, 0, 2);
 	tcase_add_test(tc, mt_unsorted_table_refused);
 	tcase_add_test(tc, mt_wrapped_count_refused);
 	tcase_add_test(tc, mt_slot_in_the_header_refused);
-	tcase_add_test(tc, mt_relative_falls_back);
+	tcase_add_test(tc, mt_relative_same_bytes);
+	tcase_add_test(tc, mt_relative_unreadable_entry);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("trusted");

@@ -267,12 +267,13 @@ void *cm_deserialize_flags(void *blob, size_t len, int flags,
 
 /*
  * cm_deserialize_flags() on `threads` threads (1 to 64; 1 runs in the
- * caller), each starting and ending inside this call. An absolute table's
- * data is split into parts that are checked and relocated in parallel;
- * checked, each thread also adds up its part's share of the XXH3 checksum
- * and the caller combines them (one allocation of 1/16 of the data). A
- * relative table (it decodes in sequence), a blob with sections, a blob
- * under 1 MiB of data a thread, or an allocation that fails: it runs as
+ * caller), each starting and ending inside this call. The data is split
+ * into parts that are checked and relocated in parallel (a relative
+ * table's deltas are summed first to find where each part's entries
+ * start); checked, each thread also adds up its part's share of the XXH3
+ * checksum and the caller combines them (one allocation of 1/16 of the
+ * data). A blob with sections, under 1 MiB of data a thread, whose table
+ * cannot be read that far, or an allocation that fails: it runs as
  * cm_deserialize_flags() in the caller.
  * @return as cm_deserialize_flags(); EINVAL for a thread count out of range,
  *	   EAGAIN when a thread could not start (nothing changed).

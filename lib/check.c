@@ -401,7 +401,8 @@ static bool walk_data(struct walk *w, struct cm_hash *hash,
 					*relocated_end = end;
 				off = end;
 				if (hash)
-					cm_table_shares_upto(&w->shares, w->blob, c.pos);
+					cm_table_shares_upto(&w->shares,
+							     w->blob, c.pos);
 				continue;
 			}
 			/* A bad pointer: take the shift back, and find it

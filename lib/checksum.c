@@ -133,19 +133,50 @@ static void scramble_scalar(uint64_t acc[8])
 }
 
 /*
- * Kernel contract: rebase, check and (with acc) hash n whole stripes at p;
- * slots (may be NULL: no pointers) has a bit a word, listed (may be NULL)
- * gets the slots taken. With `sums`, each block's accumulation is stored
- * there (8 words a block) instead of scrambled in, acc restarting at zero:
- * the blocks' shares, for another thread to fold in. @return true when a
- * pointer failed its check.
+ * One kernel call: rebase, check and (with acc) hash n whole stripes at p.
+ * With `sums`, each block's accumulation is stored there (8 words a block)
+ * instead of scrambled in, acc restarting at zero: the blocks' shares, for
+ * another thread to fold in. Kernels return true when a pointer failed its
+ * check.
  */
-static bool stripes_scalar(uint64_t *acc, unsigned *in_block, uint8_t *p,
-			   size_t n, const uint8_t *slots, uint8_t *listed,
-			   const struct cm_rebase *r, unsigned how,
-			   uint64_t *sums)
+struct stripes_job {
+	uint64_t *acc;		/* NULL: no hash */
+	unsigned *in_block;	/* stripes taken in the current block */
+	uint8_t *p;
+	size_t n;
+	const uint8_t *slots;	/* a bit a word; NULL: no pointers */
+	uint8_t *listed;	/* NULL, or gets the slots taken */
+	const struct cm_rebase *r;
+	uint64_t *sums;		/* NULL: scramble the blocks in */
+};
+
+/* A kernel's mix: the CM_REBASE_* bits, and these. */
+#define MIX_HASH	0x100u	/* acc is set */
+#define MIX_LIST	0x200u	/* listed is set */
+#define MIX_SLOTS	0x400u	/* slots is set */
+
+struct mix {
+	unsigned how;		/* CM_REBASE_* */
+	bool hashing, listing;
+};
+
+static inline struct mix mix_of(unsigned mix)
 {
+	return (struct mix){
+		.how = mix & (CM_REBASE_WRITE | CM_REBASE_SKIP_NULL),
+		.hashing = mix & MIX_HASH, .listing = mix & MIX_LIST,
+	};
+}
+
+static bool stripes_scalar(const struct stripes_job *job, unsigned how)
+{
+	uint64_t *acc = job->acc, *sums = job->sums;
+	unsigned *in_block = job->in_block;
+	const uint8_t *slots = job->slots;
+	uint8_t *p = job->p, *listed = job->listed;
+	const struct cm_rebase *r = job->r;
 	bool bad = false;
+	size_t n = job->n;
 
 	for (size_t i = 0; i < n; i++, p += STRIPE) {
 		unsigned m = slots ? slots[i] : 0, taken = 0;
@@ -217,9 +248,11 @@ static inline __m256i rebase_half(__m256i v, unsigned m4, uint8_t *out,
 
 /* XXH3's accumulate, half a stripe. */
 __attribute__((target("avx2"), always_inline))
-static inline __m256i accumulate_half(__m256i acc, __m256i v, const uint8_t *key)
+static inline __m256i accumulate_half(__m256i acc, __m256i v,
+				      const uint8_t *key)
 {
-	__m256i dk = _mm256_xor_si256(v, _mm256_loadu_si256((const __m256i *)key));
+	__m256i dk = _mm256_xor_si256(v, _mm256_loadu_si256(
+					      (const __m256i *)key));
 	__m256i prod = _mm256_mul_epu32(dk, _mm256_srli_epi64(dk, 32));
 	__m256i swap = _mm256_shuffle_epi32(v, _MM_SHUFFLE(1, 0, 3, 2));
 
@@ -240,58 +273,57 @@ static inline __m256i scramble_half(__m256i acc, const uint8_t *key)
 	return _mm256_add_epi64(lo32, _mm256_slli_epi64(hi32, 32));
 }
 
-/* The kernel, specialised by the callers below for each constant `how`
- * and whether it hashes and lists. */
+/* The kernel, specialised by the callers below for each constant mix. */
 __attribute__((target("avx2"), always_inline))
-static inline bool stripes_avx2_body(uint64_t *acc, unsigned *in_block,
-				     uint8_t *p, size_t n,
-				     const uint8_t *slots, uint8_t *listed,
-				     const struct cm_rebase *r,
-				     const unsigned how, const bool hashing,
-				     const bool listing, uint64_t *sums)
+static inline bool stripes_avx2_body(struct stripes_job *task,
+				     const unsigned mix)
 {
+	const struct mix f = mix_of(mix);
 	const struct avx2_consts k = {
 		.sign = _mm256_set1_epi64x((long long)(1ULL << 63)),
-		.base = _mm256_set1_epi64x((long long)r->base),
-		.lo = _mm256_set1_epi64x((long long)r->lo),
-		.span = _mm256_set1_epi64x((long long)(r->span ^ (1ULL << 63))),
-		.shift = _mm256_set1_epi64x((long long)r->shift),
+		.base = _mm256_set1_epi64x((long long)task->r->base),
+		.lo = _mm256_set1_epi64x((long long)task->r->lo),
+		.span = _mm256_set1_epi64x(
+			(long long)(task->r->span ^ (1ULL << 63))),
+		.shift = _mm256_set1_epi64x((long long)task->r->shift),
 		.zero = _mm256_setzero_si256(),
 	};
 	__m256i a0 = k.zero, a1 = k.zero, bad = k.zero;
-	unsigned block = *in_block;
+	unsigned block = *task->in_block;
 
-	if (hashing) {
-		a0 = _mm256_loadu_si256((const __m256i *)acc);
-		a1 = _mm256_loadu_si256((const __m256i *)(acc + 4));
+	if (f.hashing) {
+		a0 = _mm256_loadu_si256((const __m256i *)task->acc);
+		a1 = _mm256_loadu_si256((const __m256i *)(task->acc + 4));
 	}
-	for (size_t i = 0; i < n; i++, p += STRIPE) {
-		unsigned m = slots ? slots[i] : 0;
+	for (size_t i = 0; i < task->n; i++, task->p += STRIPE) {
+		unsigned m = task->slots ? task->slots[i] : 0;
 		__m256i v0, v1;
 
-		__builtin_prefetch(p + PREFETCH_AHEAD);
-		v0 = _mm256_loadu_si256((const __m256i *)p);
-		v1 = _mm256_loadu_si256((const __m256i *)(p + 32));
+		__builtin_prefetch(task->p + PREFETCH_AHEAD);
+		v0 = _mm256_loadu_si256((const __m256i *)task->p);
+		v1 = _mm256_loadu_si256((const __m256i *)(task->p + 32));
 		if (m) {
 			unsigned t0, t1;
 
-			v0 = rebase_half(v0, m & 15, p, &k, how, &bad, &t0);
-			v1 = rebase_half(v1, m >> 4, p + 32, &k, how, &bad,
-					 &t1);
+			v0 = rebase_half(v0, m & 15, task->p, &k, f.how,
+					 &bad, &t0);
+			v1 = rebase_half(v1, m >> 4, task->p + 32, &k,
+					 f.how, &bad, &t1);
 			m = t0 | t1 << 4;
 		}
-		if (listing)
-			listed[i] = (uint8_t)m;
-		if (!hashing)
+		if (f.listing)
+			task->listed[i] = (uint8_t)m;
+		if (!f.hashing)
 			continue;
 		a0 = accumulate_half(a0, v0, secret + 8 * block);
 		a1 = accumulate_half(a1, v1, secret + 8 * block + 32);
 		if (++block == STRIPES_PER_BLOCK) {
-			if (sums) {
-				_mm256_storeu_si256((__m256i *)sums, a0);
-				_mm256_storeu_si256((__m256i *)(sums + 4), a1);
+			if (task->sums) {
+				_mm256_storeu_si256((__m256i *)task->sums, a0);
+				_mm256_storeu_si256(
+					(__m256i *)(task->sums + 4), a1);
 				a0 = a1 = k.zero;
-				sums += 8;
+				task->sums += 8;
 			} else {
 				a0 = scramble_half(a0, secret + SCRAMBLE_KEY);
 				a1 = scramble_half(a1,
@@ -300,11 +332,11 @@ static inline bool stripes_avx2_body(uint64_t *acc, unsigned *in_block,
 			block = 0;
 		}
 	}
-	if (hashing) {
-		_mm256_storeu_si256((__m256i *)acc, a0);
-		_mm256_storeu_si256((__m256i *)(acc + 4), a1);
+	if (f.hashing) {
+		_mm256_storeu_si256((__m256i *)task->acc, a0);
+		_mm256_storeu_si256((__m256i *)(task->acc + 4), a1);
 	}
-	*in_block = block;
+	*task->in_block = block;
 	return !_mm256_testz_si256(bad, bad);
 }
 
@@ -316,7 +348,8 @@ static inline __m512i accumulate_512(__m512i acc, __m512i v,
 {
 	__m512i dk = _mm512_xor_si512(v, _mm512_loadu_si512(key));
 	__m512i prod = _mm512_mul_epu32(dk, _mm512_srli_epi64(dk, 32));
-	__m512i swap = _mm512_shuffle_epi32(v, (_MM_PERM_ENUM)_MM_SHUFFLE(1, 0, 3, 2));
+	__m512i swap = _mm512_shuffle_epi32(
+		v, (_MM_PERM_ENUM)_MM_SHUFFLE(1, 0, 3, 2));
 
 	return _mm512_add_epi64(_mm512_add_epi64(acc, swap), prod);
 }
@@ -339,117 +372,113 @@ struct consts_512 {
 	__m512i top;		/* the highest value - lo of a slot so far */
 };
 
-/* One stripe's slots checked, written, and rebased for the hash. */
+/* Stripe i (at task->p + at) checked, its slots written, and rebased for
+ * the hash. */
 __attribute__((target("avx512f"), always_inline))
-static inline __m512i rebase_512(uint8_t *p, __mmask8 m, uint8_t *listed,
-				 struct consts_512 *k, const unsigned how)
+static inline __m512i rebase_512(struct stripes_job *task, size_t i,
+				 size_t at, struct consts_512 *k,
+				 const struct mix f)
 {
+	__mmask8 m = task->slots ? task->slots[i] : 0;
+	uint8_t *p = task->p + at;
 	__m512i v;
 
 	__builtin_prefetch(p + PREFETCH_AHEAD);
 	v = _mm512_loadu_si512(p);
-	if (how & CM_REBASE_SKIP_NULL)
+	if (f.how & CM_REBASE_SKIP_NULL)
 		m = _mm512_mask_test_epi64_mask(m, v, v);
 	k->top = _mm512_mask_max_epu64(k->top, m, k->top,
 				       _mm512_sub_epi64(v, k->lo));
-	if ((how & CM_REBASE_WRITE) && m)
+	if ((f.how & CM_REBASE_WRITE) && m)
 		_mm512_storeu_si512(p, _mm512_mask_add_epi64(v, m, v,
 							     k->shift));
-	if (listed)
-		*listed = m;
+	if (f.listing)
+		task->listed[i] = m;
 	return _mm512_mask_sub_epi64(v, m, v, k->base);
 }
 
+/* A block's end: its share out to task->sums, or scrambled in. */
 __attribute__((target("avx512f"), always_inline))
-static inline bool stripes_avx512f_body(uint64_t *acc, unsigned *in_block,
-					uint8_t *p, size_t n,
-					const uint8_t *slots, uint8_t *listed,
-					const struct cm_rebase *r,
-					const unsigned how, const bool hashing,
-					const bool listing, uint64_t *sums)
+static inline __m512i end_block_512(__m512i a, struct stripes_job *task)
 {
+	if (!task->sums)
+		return scramble_512(a);
+	_mm512_storeu_si512(task->sums, a);
+	task->sums += 8;
+	return _mm512_setzero_si512();
+}
+
+__attribute__((target("avx512f"), always_inline))
+static inline bool stripes_avx512f_body(struct stripes_job *task,
+					const unsigned mix)
+{
+	const struct mix f = mix_of(mix);
 	struct consts_512 k = {
-		.base = _mm512_set1_epi64((long long)r->base),
-		.lo = _mm512_set1_epi64((long long)r->lo),
-		.shift = _mm512_set1_epi64((long long)r->shift),
+		.base = _mm512_set1_epi64((long long)task->r->base),
+		.lo = _mm512_set1_epi64((long long)task->r->lo),
+		.shift = _mm512_set1_epi64((long long)task->r->shift),
 		.top = _mm512_setzero_si512(),
 	};
 	__m512i a = _mm512_setzero_si512();
-	unsigned block = *in_block;
+	unsigned block = *task->in_block;
 	size_t i = 0;
 
-	if (hashing)
-		a = _mm512_loadu_si512(acc);
-	while (i < n) {
-		if (hashing && block == 0 && n - i >= STRIPES_PER_BLOCK) {
+	if (f.hashing)
+		a = _mm512_loadu_si512(task->acc);
+	while (i < task->n) {
+		if (f.hashing && block == 0
+		    && task->n - i >= STRIPES_PER_BLOCK) {
 			/* A whole block: the keys are constants. */
 #pragma GCC unroll 16
 			for (int j = 0; j < STRIPES_PER_BLOCK; j++)
 				a = accumulate_512(a, rebase_512(
-					p + STRIPE * j, slots ? slots[i + j] : 0,
-					listing ? listed + i + j : NULL, &k, how),
+					task, i + j, STRIPE * j, &k, f),
 					secret + 8 * j);
-			if (sums) {
-				_mm512_storeu_si512(sums, a);
-				a = _mm512_setzero_si512();
-				sums += 8;
-			} else {
-				a = scramble_512(a);
-			}
+			a = end_block_512(a, task);
 			i += STRIPES_PER_BLOCK;
-			p += STRIPE * STRIPES_PER_BLOCK;
+			task->p += STRIPE * STRIPES_PER_BLOCK;
 			continue;
 		}
-		__m512i v = rebase_512(p, slots ? slots[i] : 0,
-				       listing ? listed + i : NULL, &k, how);
-		if (hashing) {
+		__m512i v = rebase_512(task, i, 0, &k, f);
+		if (f.hashing) {
 			a = accumulate_512(a, v, secret + 8 * block);
 			if (++block == STRIPES_PER_BLOCK) {
-				if (sums) {
-					_mm512_storeu_si512(sums, a);
-					a = _mm512_setzero_si512();
-					sums += 8;
-				} else {
-					a = scramble_512(a);
-				}
+				a = end_block_512(a, task);
 				block = 0;
 			}
 		}
 		i++;
-		p += STRIPE;
+		task->p += STRIPE;
 	}
-	if (hashing)
-		_mm512_storeu_si512(acc, a);
-	*in_block = block;
-	return _mm512_cmpgt_epu64_mask(k.top,
-				       _mm512_set1_epi64((long long)r->span));
+	if (f.hashing)
+		_mm512_storeu_si512(task->acc, a);
+	*task->in_block = block;
+	return _mm512_cmpgt_epu64_mask(
+		k.top, _mm512_set1_epi64((long long)task->r->span));
 }
 
 /* Each kernel in the five mixes the callers use. */
-typedef bool kernel_fn(uint64_t *acc, unsigned *in_block, uint8_t *p,
-		       size_t n, const uint8_t *slots, uint8_t *listed,
-		       const struct cm_rebase *r, uint64_t *sums);
-#define VARIANT(isa, name, how, hashing, listing, with_slots)		\
+typedef bool kernel_fn(const struct stripes_job *job);
+#define VARIANT(isa, name, mix)						\
 	__attribute__((target(#isa)))					\
-	static bool isa##_##name(uint64_t *acc, unsigned *in_block,	\
-				 uint8_t *p, size_t n,			\
-				 const uint8_t *slots, uint8_t *listed,	\
-				 const struct cm_rebase *r,		\
-				 uint64_t *sums)			\
+	static bool isa##_##name(const struct stripes_job *job)	\
 	{								\
-		if (with_slots && !slots)	/* variant() saw to it */ \
+		/* A copy the kernel's stores cannot alias. */		\
+		struct stripes_job task = *job;				\
+									\
+		if (!((mix) & MIX_SLOTS))				\
+			task.slots = NULL;				\
+		else if (!task.slots)	/* variant() saw to it */	\
 			__builtin_unreachable();			\
-		return stripes_##isa##_body(acc, in_block, p, n,	\
-					    with_slots ? slots : NULL,	\
-					    listed, r, how, hashing,	\
-					    listing, sums);		\
+		return stripes_##isa##_body(&task, mix);		\
 	}
 #define VARIANTS(isa)							\
-	VARIANT(isa, raw, 0, true, false, false)			\
-	VARIANT(isa, check, 0, true, false, true)			\
-	VARIANT(isa, relocate, CM_REBASE_WRITE, true, false, true)	\
-	VARIANT(isa, trusted, CM_REBASE_WRITE, false, false, true)	\
-	VARIANT(isa, seal, CM_REBASE_SKIP_NULL, true, true, true)	\
+	VARIANT(isa, raw, MIX_HASH)					\
+	VARIANT(isa, check, MIX_HASH | MIX_SLOTS)			\
+	VARIANT(isa, relocate, CM_REBASE_WRITE | MIX_HASH | MIX_SLOTS)	\
+	VARIANT(isa, trusted, CM_REBASE_WRITE | MIX_SLOTS)		\
+	VARIANT(isa, seal, CM_REBASE_SKIP_NULL | MIX_HASH | MIX_LIST	\
+			   | MIX_SLOTS)					\
 	static kernel_fn *const isa##_kernels[5] = {			\
 		isa##_raw, isa##_check, isa##_relocate, isa##_trusted,	\
 		isa##_seal,						\
@@ -473,21 +502,16 @@ static int variant(const uint64_t *acc, const uint8_t *slots,
 	return -1;
 }
 
-static bool stripes(uint64_t *acc, unsigned *in_block, uint8_t *p, size_t n,
-		    const uint8_t *slots, uint8_t *listed,
-		    const struct cm_rebase *r, unsigned how, uint64_t *sums)
+static bool stripes(const struct stripes_job *job, unsigned how)
 {
 	int isa = cm_kernel_in_use();
-	int v = variant(acc, slots, listed, how);
+	int v = variant(job->acc, job->slots, job->listed, how);
 
 	if (v >= 0 && isa == CM_KERNEL_AVX512)
-		return avx512f_kernels[v](acc, in_block, p, n, slots, listed, r,
-					  sums);
+		return avx512f_kernels[v](job);
 	if (v >= 0 && isa == CM_KERNEL_AVX2)
-		return avx2_kernels[v](acc, in_block, p, n, slots, listed, r,
-				       sums);
-	return stripes_scalar(acc, in_block, p, n, slots, listed, r, how,
-			      sums);
+		return avx2_kernels[v](job);
+	return stripes_scalar(job, how);
 }
 
 /* ---- streaming ---- */
@@ -496,8 +520,9 @@ static void take_stripes(struct cm_hash *s, const uint8_t *p, size_t n)
 {
 	static const struct cm_rebase none;
 
-	stripes(s->acc, &s->stripes, (uint8_t *)p, n, NULL, NULL, &none, 0,
-		NULL);
+	stripes(&(struct stripes_job){ .acc = s->acc, .in_block = &s->stripes,
+				       .p = (uint8_t *)p, .n = n, .r = &none },
+		0);
 	memcpy(s->last, p + (n - 1) * STRIPE, STRIPE);
 }
 
@@ -547,7 +572,8 @@ static bool rebase_copy(struct cm_hash *s, uint8_t *p, size_t n,
 		bool t;
 
 		cm_store64(copy + 8 * i,
-			   rebase_word(p + 8 * i, slots && slots[w / 8] >> w % 8 & 1,
+			   rebase_word(p + 8 * i,
+				       slots && slots[w / 8] >> w % 8 & 1,
 				       r, how, &bad, &t));
 		if (listed && t)
 			listed[w / 8] |= (uint8_t)(1u << w % 8);
@@ -570,7 +596,8 @@ bool cm_hash_rebased(struct cm_hash *s, uint8_t *p, size_t n,
 	/* Word by word until the stream is stripe-aligned and past XXH3's
 	 * short inputs. */
 	while (s && done < n
-	       && (s->total < 4 * STRIPE || s->pending % STRIPE || s->pending % 8)) {
+	       && (s->total < 4 * STRIPE || s->pending % STRIPE
+		   || s->pending % 8)) {
 		size_t take = STRIPE - s->pending % STRIPE;
 
 		if (take > n - done || s->pending % 8)
@@ -594,11 +621,14 @@ bool cm_hash_rebased(struct cm_hash *s, uint8_t *p, size_t n,
 		if (slots && done % STRIPE)	/* never with aligned callers */
 			k = 0;
 		else
-			bad |= stripes(s ? s->acc : NULL,
-				       s ? &s->stripes : &no_block, p + done,
-				       k, slots ? slots + done / STRIPE : NULL,
-				       listed ? listed + done / STRIPE : NULL,
-				       r, how, NULL);
+			bad |= stripes(&(struct stripes_job){
+				.acc = s ? s->acc : NULL,
+				.in_block = s ? &s->stripes : &no_block,
+				.p = p + done, .n = k,
+				.slots = slots ? slots + done / STRIPE : NULL,
+				.listed = listed ? listed + done / STRIPE
+						 : NULL,
+				.r = r }, how);
 		if (s && k)
 			s->total += k * STRIPE;
 		done += k * STRIPE;
@@ -634,7 +664,8 @@ static void fold_avx2(uint64_t acc[8], const uint64_t *sums, size_t blocks)
 		a0 = scramble_half(_mm256_add_epi64(a0, _mm256_loadu_si256(
 			(const __m256i *)sums)), secret + SCRAMBLE_KEY);
 		a1 = scramble_half(_mm256_add_epi64(a1, _mm256_loadu_si256(
-			(const __m256i *)(sums + 4))), secret + SCRAMBLE_KEY + 32);
+			(const __m256i *)(sums + 4))),
+				   secret + SCRAMBLE_KEY + 32);
 	}
 	_mm256_storeu_si256((__m256i *)acc, a0);
 	_mm256_storeu_si256((__m256i *)(acc + 4), a1);
@@ -668,7 +699,9 @@ bool cm_hash_block_sums(uint8_t *p, size_t blocks, const uint8_t *slots,
 	bool bad;
 
 	pthread_once(&secret_once, init_once);
-	bad = stripes(acc, &in_block, p, n, slots, NULL, r, how, sums);
+	bad = stripes(&(struct stripes_job){ .acc = acc, .in_block = &in_block,
+					     .p = p, .n = n, .slots = slots,
+					     .r = r, .sums = sums }, how);
 	/* The final stripe as it was hashed: written slots shifted back. */
 	for (int j = 0; last && n && j < 8; j++) {
 		uint64_t v = cm_load64(p + (n - 1) * STRIPE + 8 * j);

@@ -99,8 +99,8 @@ static void unshift(const struct part *pt, struct cm_table_cursor c,
 					 .shift = -pt->r.shift };
 
 	for (uint64_t off = from; off < pt->done_end; off += PART_CHUNK) {
-		uint64_t end = pt->done_end - off < PART_CHUNK ? pt->done_end
-							       : off + PART_CHUNK;
+		uint64_t end = pt->done_end - off < PART_CHUNK
+			       ? pt->done_end : off + PART_CHUNK;
 		uint64_t bits[PART_CHUNK / 512 + 1] = { 0 };
 
 		cm_table_bits(&c, bits, off, end, NULL);
@@ -149,7 +149,8 @@ static int relocate_range(struct part *pt, struct cm_hash *hash,
 			bad = cm_hash_block_sums(pt->blob + off,
 				(end - off) / CM_HASH_BLOCK, (uint8_t *)bits,
 				&pt->r, CM_REBASE_WRITE,
-				pt->sums + 8 * ((off - pt->from) / CM_HASH_BLOCK),
+				pt->sums
+				+ 8 * ((off - pt->from) / CM_HASH_BLOCK),
 				pt->last_stripe);
 		else
 			bad = cm_hash_rebased(hash, pt->blob + off, end - off,
@@ -222,15 +223,15 @@ static int finish_parts(struct part *parts, int n, struct cm_hash *hash,
 
 		/* The table blocks no thread did: between their entries. */
 		for (int i = 0; t->sums && i <= n; i++) {
-			uint64_t upto = i < n ? parts[i].table_first : t->blocks;
+			uint64_t upto = i < n ? parts[i].table_first
+					      : t->blocks;
 
 			if (i < n && parts[i].table_end == 0)
 				continue;	/* it did none */
 			if (b < upto)
 				cm_table_shares_add(t, tail->blob,
-						    t->at + b * CM_HASH_BLOCK,
-						    t->at + upto * CM_HASH_BLOCK,
-						    &first, &end);
+					t->at + b * CM_HASH_BLOCK,
+					t->at + upto * CM_HASH_BLOCK, &first, &end);
 			if (i < n)
 				b = parts[i].table_end;
 		}

@@ -145,7 +145,8 @@ static void emit_absolute_vbmi2(uint8_t *base, uint64_t *pos, uint64_t *prev,
 	uint64_t n = (uint64_t)__builtin_popcountll(bits);
 
 	_mm512_store_si512(at, _mm512_maskz_compress_epi8(
-				       bits, _mm512_loadu_si512(bit_positions)));
+				       bits,
+				       _mm512_loadu_si512(bit_positions)));
 	for (uint64_t k = 0; k < n; k += 8) {
 		uint64_t left = n - k < 8 ? n - k : 8;
 		__m512i slot = _mm512_add_epi64(from, _mm512_slli_epi64(
@@ -220,7 +221,7 @@ static int write_table(struct sealer *s, struct cm_hash *hash)
 		if (cm_hash_rebased(hash, mem->base + off, end - off,
 				    slots + off / 64, (uint8_t *)listed, &r,
 				    CM_REBASE_SKIP_NULL)) {
-			errno = EINVAL;	/* a pointer that could never relocate */
+			errno = EINVAL;	/* it could never relocate */
 			return -1;
 		}
 		if (emit(s, off, end, listed))

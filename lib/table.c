@@ -311,7 +311,7 @@ static uint64_t absolute_eights_avx512(const uint8_t *t, uint64_t pos,
 	const __m512i from = _mm512_set1_epi64((long long)off);
 	const __m512i words = _mm512_set1_epi64(64);
 	__m512i before = _mm512_set1_epi64((long long)prev);
-	struct bit_sink k = *sink;	/* in registers, not through a pointer */
+	struct bit_sink k = *sink;	/* in registers, not via a pointer */
 	uint64_t done = 0;
 
 	while (done + 8 <= todo) {
@@ -415,7 +415,7 @@ ssize_t cm_table_bits(struct cm_table_cursor *c, uint64_t *bits, uint64_t off,
 				s = prev;
 #pragma GCC unroll 8
 				for (int i = 0; i < 8; i++)
-					s8[i] = s += ((x >> (8 * i)) & 0xff) * 8;
+					s8[i] = s += (x >> (8 * i) & 0xff) * 8;
 				if (s >= bound)
 					break;
 #pragma GCC unroll 8
@@ -515,7 +515,8 @@ int cm_table_seek(struct cm_table_cursor *c, uint64_t target)
 			units = (uint64_t)_mm_cvtsi128_si64(sum)
 				+ (uint64_t)_mm_cvtsi128_si64(
 					_mm_unpackhi_epi64(sum, sum));
-			if (!_mm_movemask_epi8(high) && prev + units * 8 < target) {
+			if (!_mm_movemask_epi8(high)
+			    && prev + units * 8 < target) {
 				prev += units * 8;
 				pos += 64;
 				index += 64;
@@ -527,7 +528,8 @@ int cm_table_seek(struct cm_table_cursor *c, uint64_t target)
 		units = t[pos];
 		if (units >= 0x80) {
 			used = cm_vlq_decode(t + pos, t + c->end,
-					     CM_VLQ_REL_MAX_BYTES, &units, &why);
+					     CM_VLQ_REL_MAX_BYTES, &units,
+					     &why);
 			if (!used)
 				return -1;
 		}

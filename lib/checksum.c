@@ -719,6 +719,8 @@ bool cm_hash_take_blocks(struct cm_hash *s, const uint64_t *sums,
 {
 	const size_t block = STRIPE * STRIPES_PER_BLOCK;
 
+	if (!blocks)
+		return true;
 	if (s->total % block == 0 && s->pending == STRIPE) {
 		take_stripes(s, s->buf, 1);	/* more follows: it is due */
 		s->pending = 0;

@@ -81,6 +81,10 @@ static void deserialize_one(const uint8_t *data, size_t size)
 	root2 = cm_deserialize_mt(again, size, 0, 2, NULL);
 	FUZZ_ASSERT(root2 && same_offset(root2, again, root, copy));
 	check_relocated(data, size, again, root2);
+	memcpy(again, data, size);
+	root2 = cm_deserialize_mt(again, size, CM_TRUSTED, 3, NULL);
+	FUZZ_ASSERT(root2 && same_offset(root2, again, root, copy));
+	check_relocated(data, size, again, root2);
 out:
 	/* A refused threaded run leaves the bytes as they were too. */
 	if (!root) {
@@ -95,6 +99,10 @@ out:
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	uint8_t *fixed;
+
+	/* Split every blob among the threads, however small (parts of no
+	 * block at all included): the threaded paths get fuzzed too. */
+	cm_mt_min_part = 0;
 
 	deserialize_one(data, size);
 	fixed = fuzz_copy(data, size);

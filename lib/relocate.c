@@ -231,7 +231,8 @@ static int finish_parts(struct part *parts, int n, struct cm_hash *hash,
 			if (b < upto)
 				cm_table_shares_add(t, tail->blob,
 					t->at + b * CM_HASH_BLOCK,
-					t->at + upto * CM_HASH_BLOCK, &first, &end);
+					t->at + upto * CM_HASH_BLOCK,
+					&first, &end);
 			if (i < n)
 				b = parts[i].table_end;
 		}

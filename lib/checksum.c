@@ -457,7 +457,7 @@ static inline bool stripes_avx512f_body(struct stripes_job *task,
 		k.top, _mm512_set1_epi64((long long)task->r->span));
 }
 
-/* Each kernel in the five mixes the callers use. */
+/* Each kernel in the six mixes the callers use. */
 typedef bool kernel_fn(const struct stripes_job *job);
 #define VARIANT(isa, name, mix)						\
 	__attribute__((target(#isa)))					\
@@ -479,20 +479,23 @@ typedef bool kernel_fn(const struct stripes_job *job);
 	VARIANT(isa, trusted, CM_REBASE_WRITE | MIX_SLOTS)		\
 	VARIANT(isa, seal, CM_REBASE_SKIP_NULL | MIX_HASH | MIX_LIST	\
 			   | MIX_SLOTS)					\
-	static kernel_fn *const isa##_kernels[5] = {			\
+	VARIANT(isa, scan, MIX_SLOTS)					\
+	static kernel_fn *const isa##_kernels[6] = {			\
 		isa##_raw, isa##_check, isa##_relocate, isa##_trusted,	\
-		isa##_seal,						\
+		isa##_seal, isa##_scan,					\
 	};
 VARIANTS(avx2)
 VARIANTS(avx512f)
 #undef VARIANTS
 #undef VARIANT
 
-/* Which of the five, or -1 for a mix no caller asks for (sums or not is
+/* Which of the six, or -1 for a mix no caller asks for (sums or not is
  * a run-time test in the kernel, outside the stripe loop's hot path). */
 static int variant(const uint64_t *acc, const uint8_t *slots,
 		   const uint8_t *listed, unsigned how)
 {
+	if (how == 0 && !acc && !listed && slots)
+		return 5;	/* checked, not hashed: nothing to write */
 	if (how == 0 && acc && !listed)
 		return slots ? 1 : 0;
 	if (how == CM_REBASE_WRITE && !listed && slots)

@@ -192,7 +192,7 @@ END_TEST
 
 /* ==== cm_hash_rebased ==== */
 
-/* The four ways the library calls it (one kernel variant each), then two
+/* The five ways the library calls it (one kernel variant each), then two
  * it never does, which take the portable path. */
 static const struct mix {
 	const char *name;
@@ -203,6 +203,7 @@ static const struct mix {
 	{ "checked relocate", CM_REBASE_WRITE, true, false },
 	{ "trusted relocate", CM_REBASE_WRITE, false, false },
 	{ "serialize", CM_REBASE_SKIP_NULL, true, true },
+	{ "check, no hash", 0, false, false },
 	{ "write+skip+list", CM_REBASE_WRITE | CM_REBASE_SKIP_NULL, true,
 	  true },
 	{ "list, no hash", 0, false, true },

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 
 #include "cma-private.h"
 
@@ -253,6 +254,25 @@ static int finish_parts(struct part *parts, int n, struct cm_hash *hash,
 
 uint64_t cm_mt_min_part = 1024 * 1024;
 
+/* The data's block shares, 1/16 of it: huge pages, so a few faults fill
+ * them rather than one a 4 KiB (NULL when out of memory). */
+static uint64_t *shares_alloc(uint64_t blocks)
+{
+	void *p = mmap(NULL, blocks * 64, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	madvise(p, blocks * 64, MADV_HUGEPAGE);
+	return p;
+}
+
+static void shares_free(uint64_t *sums, uint64_t blocks)
+{
+	if (sums)
+		munmap(sums, blocks * 64);
+}
+
 /*
  * Part i takes blocks [i step, (i + 1) step) of the data; parts[threads],
  * the caller's, the data after the last whole block. Each starts at its
@@ -274,12 +294,13 @@ static int plan_parts(struct part *parts, int threads, uint8_t *p,
 		uint64_t from = h->header_size + b * CM_HASH_BLOCK;
 
 		/* Part 0 takes the table from its first entry, so entries
-		 * below the data are met, and refused, there. */
-		if (i && h->mode == CM_ABSOLUTE_OFFSET) {
+		 * below the data are met, and refused, there; the caller's
+		 * part starts where the last thread's ends (set then). */
+		if (i > 0 && i < threads && h->mode == CM_ABSOLUTE_OFFSET) {
 			c.index = first_entry(p, h, from);
 			c.pos = h->table_offset + c.index * 8;
 			c.prev = c.index ? cm_load64(p + c.pos - 8) : 0;
-		} else if (i && cm_table_seek(&c, from)) {
+		} else if (i > 0 && i < threads && cm_table_seek(&c, from)) {
 			return -1;
 		}
 		parts[i] = (struct part){
@@ -332,7 +353,7 @@ CM_API void *cm_deserialize_mt(void *blob, size_t len, int flags, int threads,
 	if (threads == 1 || h.sections_size
 	    || (uintptr_t)blob == h.base || (flags & CM_CHECK_STRICT)
 	    || blocks * CM_HASH_BLOCK < (uint64_t)threads * cm_mt_min_part
-	    || (checked && !(sums = malloc(blocks * 64))))
+	    || (checked && !(sums = shares_alloc(blocks))))
 		return cm_deserialize_flags(blob, len, flags, err);
 	for (uint64_t i = h.data_end; i < h.table_offset; i++)
 		if (p[i]) {
@@ -347,7 +368,7 @@ CM_API void *cm_deserialize_mt(void *blob, size_t len, int flags, int threads,
 	}
 	if (plan_parts(parts, threads, p, &h, blocks, sums,
 		       checked ? &table : NULL)) {
-		free(sums);
+		shares_free(sums, blocks);
 		free(table.sums);
 		return cm_deserialize_flags(blob, len, flags, err);
 	}
@@ -364,12 +385,13 @@ CM_API void *cm_deserialize_mt(void *blob, size_t len, int flags, int threads,
 	if (failed < 0 && started == threads) {
 		/* The caller's part starts where the last thread's ended. */
 		parts[threads].at = parts[threads - 1].at;
+		parts[threads].start = parts[threads].at;
 		if (!finish_parts(parts, threads, checked ? &hash : NULL,
 				  blocks, &e)) {
 			root = finish(p, &h);
 			goto out;
 		}
-		unshift(&parts[threads], parts[threads - 1].at,
+		unshift(&parts[threads], parts[threads].start,
 			parts[threads].from);
 		failed = threads;
 		parts[threads].err = e;
@@ -383,7 +405,7 @@ CM_API void *cm_deserialize_mt(void *blob, size_t len, int flags, int threads,
 		errno = EBADMSG;
 	}
 out:
-	free(sums);
+	shares_free(sums, blocks);
 	free(table.sums);
 	return root;
 }

@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
-#include <sys/mman.h>
 
 #include "cma-private.h"
 
@@ -254,25 +253,6 @@ static int finish_parts(struct part *parts, int n, struct cm_hash *hash,
 
 uint64_t cm_mt_min_part = 1024 * 1024;
 
-/* The data's block shares, 1/16 of it: huge pages, so a few faults fill
- * them rather than one a 4 KiB (NULL when out of memory). */
-static uint64_t *shares_alloc(uint64_t blocks)
-{
-	void *p = mmap(NULL, blocks * 64, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-	if (p == MAP_FAILED)
-		return NULL;
-	madvise(p, blocks * 64, MADV_HUGEPAGE);
-	return p;
-}
-
-static void shares_free(uint64_t *sums, uint64_t blocks)
-{
-	if (sums)
-		munmap(sums, blocks * 64);
-}
-
 /*
  * Part i takes blocks [i step, (i + 1) step) of the data; parts[threads],
  * the caller's, the data after the last whole block. Each starts at its
@@ -353,7 +333,7 @@ CM_API void *cm_deserialize_mt(void *blob, size_t len, int flags, int threads,
 	if (threads == 1 || h.sections_size
 	    || (uintptr_t)blob == h.base || (flags & CM_CHECK_STRICT)
 	    || blocks * CM_HASH_BLOCK < (uint64_t)threads * cm_mt_min_part
-	    || (checked && !(sums = shares_alloc(blocks))))
+	    || (checked && !(sums = malloc(blocks * 64))))
 		return cm_deserialize_flags(blob, len, flags, err);
 	for (uint64_t i = h.data_end; i < h.table_offset; i++)
 		if (p[i]) {
@@ -368,7 +348,7 @@ CM_API void *cm_deserialize_mt(void *blob, size_t len, int flags, int threads,
 	}
 	if (plan_parts(parts, threads, p, &h, blocks, sums,
 		       checked ? &table : NULL)) {
-		shares_free(sums, blocks);
+		free(sums);
 		free(table.sums);
 		return cm_deserialize_flags(blob, len, flags, err);
 	}
@@ -405,7 +385,7 @@ CM_API void *cm_deserialize_mt(void *blob, size_t len, int flags, int threads,
 		errno = EBADMSG;
 	}
 out:
-	shares_free(sums, blocks);
+	free(sums);
 	free(table.sums);
 	return root;
 }

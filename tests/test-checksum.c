@@ -957,6 +957,78 @@ START_TEST(table_bits_agree_on_patterns)
 }
 END_TEST
 
+/*
+ * cm_table_seek (a relative table's deltas summed, 64 at a time where they
+ * are one byte each) stops at the first entry whose slot is at or past the
+ * target, with the slot before it as prev: the entry cm_table_next gives
+ * next. Targets at, around and between slots, in one cursor ascending and
+ * each from the start. Loop index: pattern.
+ */
+START_TEST(table_seek_finds_first_entry_at_or_past)
+{
+	struct sealed b;
+	uint64_t rng = 4242 + (uint64_t)_i;
+
+	seal_pattern(&b, _i, _i == G_BIG ? 120000 : 40000,
+		     CM_RELATIVE_OFFSET, 500 + (uint64_t)_i);
+	for (int chained = 0; chained < 2; chained++) {
+		struct cm_table_cursor c;
+		uint64_t target = b.h.header_size;
+
+		cm_table_start(&c, b.blob, &b.h);
+		for (int k = 0; k < 400; k++) {
+			struct cm_table_cursor fresh;
+			size_t want = 0;
+			uint64_t next = 0;
+
+			if (!chained)
+				cm_table_start(&c, b.blob, &b.h);
+			/* A slot, just past it, just before it, or anywhere
+			 * on; the data's end last. */
+			if (k == 399) {
+				target = b.h.data_end;
+			} else if (b.count) {
+				uint64_t s = b.slots[splitmix64(&rng)
+						     % b.count];
+				uint64_t t[] = { s, s + 8, s - 8,
+						 target + splitmix64(&rng) % 4096 };
+
+				target = t[splitmix64(&rng) % 4];
+			}
+			if (chained && target < c.prev + 8)
+				continue;	/* a cursor only goes on */
+			while (want < b.count && b.slots[want] < target)
+				want++;
+			ck_assert_int_eq(cm_table_seek(&c, target), 0);
+			expect(c.index == want, "%s, target 0x%llx: at entry "
+			       "%llu, want %zu", gap_name[_i],
+			       (unsigned long long)target,
+			       (unsigned long long)c.index, want);
+			expect(c.prev == (want ? b.slots[want - 1] : 0),
+			       "%s: prev", gap_name[_i]);
+			fresh = c;
+			if (want < b.count) {
+				ck_assert_int_eq(cm_table_next(&fresh, &next,
+							       1, UINT64_MAX,
+							       NULL), 1);
+				ck_assert_uint_eq(next, b.slots[want]);
+			}
+		}
+	}
+	/* An entry it cannot read before the target: -1, cursor unchanged. */
+	if (b.h.table_size >= 8) {
+		struct cm_table_cursor c, before;
+
+		memset(b.blob + b.h.table_offset + b.h.table_size / 2, 0x80, 5);
+		cm_table_start(&c, b.blob, &b.h);
+		before = c;
+		ck_assert_int_eq(cm_table_seek(&c, b.h.data_end), -1);
+		ck_assert_mem_eq(&c, &before, sizeof c);
+	}
+	sealed_free(&b);
+}
+END_TEST
+
 /* Table defects: each made at entries all around the groups of eight and
  * sixty-four entries and the 16 KiB windows' edges. */
 enum defect {
@@ -1478,6 +1550,8 @@ static Suite *checksum_suite(void)
 
 	tc = tcase_create("table bits");
 	tcase_add_checked_fixture(tc, NULL, restore_kernel);
+	tcase_add_loop_test(tc, table_seek_finds_first_entry_at_or_past, 0,
+			    GAPS);
 	tcase_add_loop_test(tc, table_bits_agree_on_patterns, 0,
 			    KERNELS * GAPS * 2);
 	tcase_add_loop_test(tc, table_bits_agree_on_defects, 0,

@@ -230,16 +230,27 @@ static void shift_slots(uint8_t *wblob, const uint64_t *slots, size_t n,
 	}
 }
 
-/* Take back the shift of every slot below `end`: the blob as it was. */
-static void undo(struct walk *w, uint64_t end)
+void cm_unshift_bits(uint8_t *p, size_t n, const uint64_t *bits,
+		     uint64_t shift)
 {
-	struct cm_table_cursor c;
-	uint64_t slots[SLOW_SLOTS];
-	ssize_t n;
+	const struct cm_rebase back = { .span = UINT64_MAX, .shift = -shift };
 
-	cm_table_start(&c, w->blob, w->h);
-	while ((n = cm_table_next(&c, slots, SLOW_SLOTS, end, NULL)) > 0)
-		shift_slots(w->wblob, slots, (size_t)n, -w->shift);
+	cm_hash_rebased(NULL, p, n, (const uint8_t *)bits, NULL, &back,
+			CM_REBASE_WRITE);
+}
+
+void cm_unshift(uint8_t *b, struct cm_table_cursor c, uint64_t from,
+		uint64_t end, uint64_t shift)
+{
+	for (uint64_t off = from; off < end; off += WALK_CHUNK) {
+		uint64_t to = end - off < WALK_CHUNK ? end : off + WALK_CHUNK;
+		uint64_t bits[WALK_CHUNK / 512 + 1] = { 0 };
+
+		/* Every slot below `end` decoded before: a defect past them
+		 * still leaves their bits set. */
+		cm_table_bits(&c, bits, off, to, NULL);
+		cm_unshift_bits(b + off, to - off, bits, shift);
+	}
 }
 
 /* Add `shift` to each of the n slots whose value cm_value_ok() accepts,
@@ -375,7 +386,7 @@ static bool walk_data(struct walk *w, struct cm_hash *hash,
 {
 	const struct cm_header *h = w->h;
 	const unsigned how = w->shift ? CM_REBASE_WRITE : 0;
-	struct cm_rebase r = {
+	const struct cm_rebase r = {
 		.base = h->base, .lo = h->base + h->header_size,
 		.span = h->data_end - h->header_size, .shift = w->shift,
 	};
@@ -400,19 +411,14 @@ static bool walk_data(struct walk *w, struct cm_hash *hash,
 				if (w->shift)
 					*relocated_end = end;
 				off = end;
-				if (hash)
-					cm_table_shares_upto(&w->shares,
-							     w->blob, c.pos);
+				cm_table_shares_upto(&w->shares, w->blob,
+						     c.pos);
 				continue;
 			}
 			/* A bad pointer: take the shift back, and find it
 			 * the general way (the hash has the chunk). */
-			if (w->shift) {
-				r.shift = -w->shift;
-				cm_hash_rebased(NULL, p, end - off,
-						(uint8_t *)bits, NULL, &r, how);
-				r.shift = w->shift;
-			}
+			if (w->shift)
+				cm_unshift_bits(p, end - off, bits, w->shift);
 			chunk_hash = NULL;
 		}
 		c = at;
@@ -434,7 +440,6 @@ static bool walk_data(struct walk *w, struct cm_hash *hash,
 	return false;
 }
 
-/* After the data: the table and sections as they are, then the header. */
 int cm_walk(const uint8_t *blob, uint8_t *wblob, const struct cm_header *h,
 	    int flags, uint64_t shift, size_t max_errors,
 	    int (*report)(void *ctx, const struct cm_error *err), void *ctx,
@@ -479,8 +484,12 @@ out:
 	free(w.shares.sums);
 	if (w.errors == 0)
 		return 0;
-	if (relocated_end)
-		undo(&w, relocated_end);
+	if (relocated_end) {
+		struct cm_table_cursor c;
+
+		cm_table_start(&c, blob, h);
+		cm_unshift(wblob, c, h->header_size, relocated_end, w.shift);
+	}
 	errno = EBADMSG;
 	return -1;
 }

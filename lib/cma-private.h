@@ -321,6 +321,16 @@ int cm_blob_write(struct cm_header *h, const struct cm_blob_source *src,
 		  cm_write_fn write, void *ctx, struct cm_error *err);
 
 
+/* Take `shift` back from the n bytes at p, from each word whose bit is set
+ * in bits (bit i: the word at p + 8 i). */
+void cm_unshift_bits(uint8_t *p, size_t n, const uint64_t *bits,
+		     uint64_t shift);
+/* Take `shift` back from every slot of b in [from, end), the table read
+ * from cursor c, at the first entry at or past `from`; every entry below
+ * `end` was decoded before without a defect. */
+void cm_unshift(uint8_t *b, struct cm_table_cursor c, uint64_t from,
+		uint64_t end, uint64_t shift);
+
 /* cm_deserialize_mt: below this many data bytes a thread, one thread is
  * quicker (tests lower it to split small blobs). */
 extern uint64_t cm_mt_min_part;

@@ -91,24 +91,6 @@ struct part {
 /* Parts are decoded and relocated in chunks this big (bitmap on stack). */
 #define PART_CHUNK (256 * 1024)
 
-/* Shift back the slots of [from, done_end) from cursor c: as they were. */
-static void unshift(const struct part *pt, struct cm_table_cursor c,
-		    uint64_t from)
-{
-	const struct cm_rebase back = { .span = UINT64_MAX,
-					 .shift = -pt->r.shift };
-
-	for (uint64_t off = from; off < pt->done_end; off += PART_CHUNK) {
-		uint64_t end = pt->done_end - off < PART_CHUNK
-			       ? pt->done_end : off + PART_CHUNK;
-		uint64_t bits[PART_CHUNK / 512 + 1] = { 0 };
-
-		cm_table_bits(&c, bits, off, end, NULL);
-		cm_hash_rebased(NULL, pt->blob + off, end - off,
-				(uint8_t *)bits, NULL, &back, CM_REBASE_WRITE);
-	}
-}
-
 /* The first bad pointer among a chunk's slots (the first is entry
  * `index`), for the report. */
 static void name_bad_pointer(struct part *pt, uint64_t off,
@@ -140,7 +122,6 @@ static int relocate_range(struct part *pt, struct cm_hash *hash,
 		uint64_t end = to - off < PART_CHUNK ? to : off + PART_CHUNK;
 		uint64_t bits[PART_CHUNK / 512 + 1] = { 0 };
 		uint64_t first = pt->at.index;
-		struct cm_rebase back = pt->r;
 		bool bad;
 
 		if (cm_table_bits(&pt->at, bits, off, end, &pt->err) < 0)
@@ -157,10 +138,8 @@ static int relocate_range(struct part *pt, struct cm_hash *hash,
 					      (uint8_t *)bits, NULL, &pt->r,
 					      CM_REBASE_WRITE);
 		if (bad) {
-			back.shift = -pt->r.shift;	/* this chunk back */
-			cm_hash_rebased(NULL, pt->blob + off, end - off,
-					(uint8_t *)bits, NULL, &back,
-					CM_REBASE_WRITE);
+			cm_unshift_bits(pt->blob + off, end - off, bits,
+					pt->r.shift);	/* this chunk back */
 			name_bad_pointer(pt, off, bits, (end - off) / 8,
 					 first);
 			return -1;
@@ -304,7 +283,8 @@ static int plan_parts(struct part *parts, int threads, uint8_t *p,
 static void unshift_parts(const struct part *parts, int n)
 {
 	for (int i = 0; i < n; i++)
-		unshift(&parts[i], parts[i].start, parts[i].from);
+		cm_unshift(parts[i].blob, parts[i].start, parts[i].from,
+			   parts[i].done_end, parts[i].r.shift);
 }
 
 CM_API void *cm_deserialize_mt(void *blob, size_t len, int flags, int threads,
@@ -371,8 +351,8 @@ CM_API void *cm_deserialize_mt(void *blob, size_t len, int flags, int threads,
 			root = finish(p, &h);
 			goto out;
 		}
-		unshift(&parts[threads], parts[threads].start,
-			parts[threads].from);
+		cm_unshift(p, parts[threads].start, parts[threads].from,
+			   parts[threads].done_end, parts[threads].r.shift);
 		failed = threads;
 		parts[threads].err = e;
 	}

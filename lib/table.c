@@ -92,6 +92,15 @@ static inline bool eight_short_deltas(uint64_t x)
 	       && !((x - 0x0101010101010101ULL) & ~x & 0x8080808080808080ULL);
 }
 
+/* The slots of eight one-byte deltas after `prev`, into s8; the last. */
+static inline uint64_t eight_slots(uint64_t x, uint64_t prev, uint64_t *s8)
+{
+#pragma GCC unroll 8
+	for (int i = 0; i < 8; i++)
+		s8[i] = prev += (x >> (8 * i) & 0xff) * 8;
+	return prev;
+}
+
 /* peek() where an entry must be, or a count defect past the table. */
 static int peek_entry(const struct cm_table_cursor *c, uint64_t *slot,
 		      unsigned *used, struct cm_error *err)
@@ -121,15 +130,11 @@ static size_t fast_run(struct cm_table_cursor *c, uint64_t *slots,
 	if (c->h->mode == CM_RELATIVE_OFFSET) {
 		/* Eight one-byte deltas at a time, without a branch each. */
 		while (index + 8 <= last && pos + 8 <= c->end) {
-			uint64_t x = cm_load64(p + pos), s = prev;
+			uint64_t x = cm_load64(p + pos), s;
 
 			if (!eight_short_deltas(x))
 				break;
-#pragma GCC unroll 8
-			for (int k = 0; k < 8; k++) {
-				s += ((x >> (8 * k)) & 0xff) * 8;
-				slots[n + (size_t)k] = s;
-			}
+			s = eight_slots(x, prev, slots + n);
 			if (s >= bound)
 				break;	/* the last is past: redo one by one */
 			n += 8;
@@ -412,10 +417,7 @@ ssize_t cm_table_bits(struct cm_table_cursor *c, uint64_t *bits, uint64_t off,
 			} else {
 				if (!eight_short_deltas(x))
 					break;
-				s = prev;
-#pragma GCC unroll 8
-				for (int i = 0; i < 8; i++)
-					s8[i] = s += (x >> (8 * i) & 0xff) * 8;
+				s = eight_slots(x, prev, s8);
 				if (s >= bound)
 					break;
 #pragma GCC unroll 8

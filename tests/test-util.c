@@ -87,3 +87,81 @@ int cm_test_write(void *ctx, const void *buf, size_t len)
 	m->len += len;
 	return 0;
 }
+
+/* ---- outcomes ---- */
+
+void expect_code(const struct cm_error *e, int code)
+{
+	ck_assert_msg(e->code == code, "got %s, expected %s (%s)",
+		      cm_error_name(e->code), cm_error_name(code), e->message);
+}
+
+/* cm_check refuses with `code` at `offset`. */
+void check_refused(const uint8_t *b, size_t len, int flags, int code,
+		   uint64_t offset)
+{
+	struct cm_error e;
+
+	memset(&e, 0xa5, sizeof e);
+	errno = 0;
+	ck_assert_int_eq(cm_check(b, len, flags, &e), -1);
+	ck_assert_int_eq(errno, EBADMSG);
+	expect_code(&e, code);
+	ck_assert_msg(e.offset == offset, "%s at 0x%llx, expected 0x%llx (%s)",
+		      cm_error_name(code), (unsigned long long)e.offset,
+		      (unsigned long long)offset, e.message);
+	ck_assert_ptr_nonnull(memchr(e.message, 0, sizeof e.message));
+}
+
+void check_valid(const uint8_t *b, size_t len, int flags)
+{
+	struct cm_error e = { 0 };
+
+	ck_assert_msg(cm_check(b, len, flags, &e) == 0, "refused: %s at 0x%llx"
+		      " (%s)", cm_error_name(e.code),
+		      (unsigned long long)e.offset, e.message);
+}
+
+/* cm_deserialize_flags refuses with `code`, every byte left as it was. */
+void deser_refused(const uint8_t *b, size_t len, int flags, int code)
+{
+	uint8_t *w = cm_test_copy(b, len);
+	struct cm_error e;
+
+	memset(&e, 0, sizeof e);
+	errno = 0;
+	ck_assert_ptr_null(cm_deserialize_flags(w, len, flags, &e));
+	ck_assert_int_eq(errno, EBADMSG);
+	expect_code(&e, code);
+	ck_assert_mem_eq(w, b, len);
+	free(w);
+}
+
+/*
+ * cm_deserialize_mt with `threads` refuses a copy of b, every byte left as
+ * it was; `e` (optional) gets the report. Returns the errno it left.
+ */
+int mt_refused(const uint8_t *b, size_t len, int flags, int threads,
+		      struct cm_error *e)
+{
+	uint8_t *w = cm_test_copy(b, len);
+	int err;
+
+	errno = 0;
+	ck_assert_msg(!cm_deserialize_mt(w, len, flags, threads, e),
+		      "%d threads accepted the blob", threads);
+	err = errno;
+	ck_assert_mem_eq(w, b, len);
+	free(w);
+	return err;
+}
+
+int collect(void *ctx, const struct cm_error *e)
+{
+	struct reports *r = ctx;
+
+	if (r->n < 64)
+		r->e[r->n] = *e;
+	r->n++;
+	return r->stop_at && r->n >= r->stop_at;
+}

@@ -44,4 +44,49 @@ struct cm_test_sink {
 /* A cm_write_fn appending to the struct cm_test_sink at ctx. */
 int cm_test_write(void *ctx, const void *buf, size_t len);
 
+/* ---- outcomes, asserted ---- */
+
+/* e holds `code`, or the test fails naming both. */
+void expect_code(const struct cm_error *e, int code);
+
+/* cm_check refuses with `code` at `offset`. */
+void check_refused(const uint8_t *b, size_t len, int flags, int code,
+		   uint64_t offset);
+
+/* cm_check accepts. */
+void check_valid(const uint8_t *b, size_t len, int flags);
+
+/* cm_deserialize_flags refuses with `code`, every byte left as it was. */
+void deser_refused(const uint8_t *b, size_t len, int flags, int code);
+
+/*
+ * cm_deserialize_mt with `threads` refuses a copy of b, every byte left as
+ * it was; `e` (optional) gets the report. Returns the errno it left.
+ */
+int mt_refused(const uint8_t *b, size_t len, int flags, int threads,
+	       struct cm_error *e);
+
+/* What cm_check_all reported, through collect(). */
+struct reports {
+	size_t n;
+	size_t stop_at;		/* return non-zero at this report; 0 never */
+	struct cm_error e[64];
+};
+
+/* A cm_check_all report callback filling the struct reports at ctx. */
+int collect(void *ctx, const struct cm_error *e);
+
+/* The nodes of cm_test_list_blob(). */
+struct lnode {
+	uint64_t x;
+	struct lnode *next;
+};
+
+/* cm_test_list_blob: node i at 128 + 16 i; slot of node i (i >= 1) at
+ * 136 + 16 i, pointing to node i - 1. */
+static inline uint64_t list_slot(size_t i)
+{
+	return 128 + 16 * i + 8;
+}
+
 #endif

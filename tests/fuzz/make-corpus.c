@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cma-private.h"
+#include "blob-edit.h"
 
 /* Which corpus directories a seed goes to. */
 enum {
@@ -77,15 +78,6 @@ static void expect(const char *name, const void *p, size_t n, int flags,
 		name, cm_error_name(code), cm_error_name(err.code),
 		rc ? err.message : "valid");
 	failures++;
-}
-
-static void fix_checksum(uint8_t *blob, size_t n)
-{
-	struct cm_header h;
-
-	if (cm_header_read(blob, n, &h, NULL) != 0)
-		die("fix_checksum: the header does not read");
-	cm_store64(blob + CM_H_CHECKSUM, cm_checksum_compute(blob, &h));
 }
 
 /* ---- v1 blobs built through the real API ---- */
@@ -340,8 +332,8 @@ static void bad_seeds(void)
 
 	put("empty", b, 0, T_V1);
 	put("magic-only", b, CM_MAGIC_LEN, T_V1);
-	expect("header-only", b, CM_HEADER_SIZE, 0, CM_E_TRUNCATED);
-	put("header-only", b, CM_HEADER_SIZE, T_V1);
+	expect("header-only", b, HDR, 0, CM_E_TRUNCATED);
+	put("header-only", b, HDR, T_V1);
 	expect("truncated", b, len - 3, 0, CM_E_TRUNCATED);
 	put("truncated", b, len - 3, T_V1);
 
@@ -357,22 +349,22 @@ static void bad_seeds(void)
 
 	/* A pointer one word past the data end. */
 	memcpy(c, b, len);
-	cm_store64(c + h.root + 8, h.base + h.data_end + 8);
-	fix_checksum(c, len);
+	st64(c + h.root + 8, h.base + h.data_end + 8);
+	reseal(c);
 	expect("bad-pointer", c, len, 0, CM_E_POINTER);
 	put("bad-pointer", c, len, T_V1);
 
 	/* A VLQ cut short: the first entry becomes a continuation byte. */
 	memcpy(c, b, len);
 	c[h.table_offset] |= 0x80;
-	fix_checksum(c, len);
+	reseal(c);
 	expect("bad-vlq", c, len, 0, CM_E_ENCODING);
 	put("bad-vlq", c, len, T_V1);
 
 	/* A zero delta: slots not ascending. */
 	memcpy(c, b, len);
 	c[h.table_offset + 1] = 0;
-	fix_checksum(c, len);
+	reseal(c);
 	expect("bad-order", c, len, 0, CM_E_ORDER);
 	put("bad-order", c, len, T_V1);
 
@@ -380,26 +372,26 @@ static void bad_seeds(void)
 	if (cm_header_read(a, alen, &h, NULL) != 0)
 		die("bad seeds: no absolute blob");
 	memcpy(c, a, alen);
-	cm_store64(c + h.table_offset, cm_load64(c + h.table_offset) + 4);
-	fix_checksum(c, alen);
+	st64(c + h.table_offset, ld64(c + h.table_offset) + 4);
+	reseal(c);
 	expect("bad-slot", c, alen, 0, CM_E_SLOT);
 	put("bad-slot", c, alen, T_V1);
 
 	/* A non-zero reserved byte. */
 	memcpy(c, a, alen);
-	c[CM_H_RESERVED1] = 1;
+	c[H_RES1] = 1;
 	expect("bad-reserved", c, alen, 0, CM_E_PADDING);
 	put("bad-reserved", c, alen, T_V1);
 
 	/* A header claiming 2^63 pointers. */
 	memcpy(c, a, alen);
-	cm_store64(c + CM_H_POINTER_COUNT, 1ULL << 63);
+	st64(c + H_COUNT, 1ULL << 63);
 	expect("huge-count", c, alen, 0, CM_E_HEADER);
 	put("huge-count", c, alen, T_V1);
 
 	/* A live arena, never sealed. */
 	memcpy(c, a, alen);
-	cm_store32(c + CM_H_REQUIRED, CM_REQ_LIVE);
+	st32(c + H_REQUIRED, CM_REQ_LIVE);
 	expect("unsealed", c, alen, 0, CM_E_UNSEALED);
 	put("unsealed", c, alen, T_V1);
 
@@ -458,8 +450,8 @@ static size_t legacy_rel(const uint8_t *data, size_t dlen,
 	out[pos] = 0;
 	if (pos != dlen)
 		die("legacy_rel: layout");
-	cm_store64(out + len - 16, 0);
-	cm_store64(out + len - 8, LEGACY_BASE);
+	st64(out + len - 16, 0);
+	st64(out + len - 8, LEGACY_BASE);
 	return len;
 }
 
@@ -467,14 +459,14 @@ static size_t legacy_rel(const uint8_t *data, size_t dlen,
 static size_t legacy_abs(const uint8_t *data, size_t dlen,
 			 const uint64_t *slots, size_t n, uint8_t *out)
 {
-	size_t t = cm_align8(dlen);
+	size_t t = al8(dlen);
 
 	memset(out, 0, t);
 	memcpy(out, data, dlen);
 	for (size_t i = 0; i < n; i++)
-		cm_store64(out + t + 8 * i, slots[i]);
-	cm_store64(out + t + 8 * n, n);
-	cm_store64(out + t + 8 * n + 8, LEGACY_BASE);
+		st64(out + t + 8 * i, slots[i]);
+	st64(out + t + 8 * n, n);
+	st64(out + t + 8 * n + 8, LEGACY_BASE);
 	return t + 8 * n + 16;
 }
 
@@ -508,14 +500,14 @@ static void legacy_seeds(void)
 	uint64_t far_slots[] = { 16, 1000, 2040, 32 };
 	size_t len;
 
-	cm_store64(data, LEGACY_BASE + 8);
-	cm_store64(data + 8, 1);
-	cm_store64(data + 16, LEGACY_BASE + 24);
-	cm_store64(data + 24, 2);
-	cm_store64(data + 32, 0);		/* a NULL slot */
-	cm_store64(data + 40, 3);
-	cm_store64(data + 48, LEGACY_BASE + 8);
-	cm_store64(data + 56, LEGACY_BASE + 64);	/* one past the end */
+	st64(data, LEGACY_BASE + 8);
+	st64(data + 8, 1);
+	st64(data + 16, LEGACY_BASE + 24);
+	st64(data + 24, 2);
+	st64(data + 32, 0);		/* a NULL slot */
+	st64(data + 40, 3);
+	st64(data + 48, LEGACY_BASE + 8);
+	st64(data + 56, LEGACY_BASE + 64);	/* one past the end */
 
 	len = legacy_rel(data, 64, rel_slots, 4, out);
 	expect_legacy("legacy-rel", out, len, 1);
@@ -526,20 +518,20 @@ static void legacy_seeds(void)
 
 	/* Data with no pointer, in both modes (absolute: n == 0 too). */
 	len = legacy_rel(data, 16, NULL, 0, out);
-	cm_store64(out, LEGACY_BASE + 8);
+	st64(out, LEGACY_BASE + 8);
 	expect_legacy("legacy-noptr", out, len, 1);
 	put("legacy-noptr", out, len, T_LEGACY);
 
 	/* Multi-byte and negative deltas over a wider data area. */
-	cm_store64(data + 1000, LEGACY_BASE + 2048);
-	cm_store64(data + 2040, LEGACY_BASE + 16);
+	st64(data + 1000, LEGACY_BASE + 2048);
+	st64(data + 2040, LEGACY_BASE + 16);
 	len = legacy_rel(data, 2048, far_slots, 4, out);
 	expect_legacy("legacy-rel-wide", out, len, 1);
 	put("legacy-rel-wide", out, len, T_LEGACY);
 
 	/* Defects the importer must refuse. */
 	len = legacy_rel(data, 64, rel_slots, 4, out);
-	cm_store64(out, 0);
+	st64(out, 0);
 	expect_legacy("legacy-null-root", out, len, 0);
 	put("legacy-null-root", out, len, T_LEGACY);
 
@@ -549,12 +541,12 @@ static void legacy_seeds(void)
 	put("legacy-no-end", out, len, T_LEGACY);
 
 	len = legacy_abs(data, 64, abs_slots, 4, out);
-	cm_store64(out + 64, 32);	/* unsorted: 32, 32, 48, 56 */
+	st64(out + 64, 32);	/* unsorted: 32, 32, 48, 56 */
 	expect_legacy("legacy-unsorted", out, len, 0);
 	put("legacy-unsorted", out, len, T_LEGACY);
 
 	len = legacy_abs(data, 64, abs_slots, 4, out);
-	cm_store64(out + 64 + 32, 9);	/* n larger than the table */
+	st64(out + 64 + 32, 9);	/* n larger than the table */
 	expect_legacy("legacy-big-n", out, len, 0);
 	put("legacy-big-n", out, len, T_LEGACY);
 

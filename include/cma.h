@@ -408,6 +408,101 @@ int cm_legacy_import(const void *legacy, size_t len, int mode, uint64_t base,
 		     cm_write_fn write, void *ctx, struct cm_error *err);
 
 /* ------------------------------------------------------------------ */
+/* Types: the optional type section                                    */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A description of the root object's C type and of every type it reaches,
+ * as a blob's type section carries it (doc/format.md, section type 2;
+ * doc/types.md). Types are referred to by index. A field's type and an
+ * array's element come before the type holding them (so no type holds
+ * itself by value); a pointer's target may be any type.
+ */
+enum cm_type_kind {
+	CM_TYPE_INT = 1,	/* signed integer, 1 to 16 bytes */
+	CM_TYPE_UINT = 2,	/* unsigned integer */
+	CM_TYPE_CHAR = 3,	/* a character (CM_TYPE_SIGNED: signed char) */
+	CM_TYPE_BOOL = 4,	/* _Bool, one byte */
+	CM_TYPE_FLOAT = 5,	/* IEEE float of 4, 8 or 16 bytes */
+	CM_TYPE_ENUM = 6,	/* members: enumerators (offset holds value) */
+	CM_TYPE_POINTER = 7,	/* 8 bytes; target CM_TYPE_NONE: void * */
+	CM_TYPE_STRUCT = 8,	/* members: fields */
+	CM_TYPE_UNION = 9,	/* members: fields, all at their offsets */
+	CM_TYPE_ARRAY = 10,	/* count elements of type target */
+	CM_TYPE_FUNCTION = 11,	/* size 0: only a pointer may target it */
+	CM_TYPE_OPAQUE = 12,	/* declared, never defined: size 0 */
+};
+#define CM_TYPE_NONE	UINT32_MAX	/* no type, no name */
+#define CM_TYPE_SIGNED	0x01		/* cm_type.flags: a signed char/enum */
+
+struct cm_type_member {
+	const char *name;	/* NULL: an anonymous struct or union field */
+	uint32_t type;		/* field type; CM_TYPE_NONE for an enumerator */
+	uint32_t bit_offset;	/* bitfield: first bit past offset (0 to 7) */
+	uint32_t bit_size;	/* bitfield width (1 to 64), 0 if none */
+	uint64_t offset;	/* byte offset; enumerator: its value */
+};
+
+struct cm_type {
+	uint32_t kind;		/* enum cm_type_kind */
+	uint32_t flags;		/* CM_TYPE_SIGNED */
+	const char *name;	/* "struct node", "node_t", "int"; NULL if none */
+	uint64_t size;		/* bytes */
+	uint32_t target;	/* pointer: pointee; array: element */
+	uint32_t count;		/* array: element count */
+	uint32_t first_member;	/* members in order: type i's come after */
+	uint32_t member_count;	/* type i-1's */
+};
+
+struct cm_types {
+	uint32_t root;		/* the type of the object at the blob's root */
+	uint32_t type_count, member_count;
+	struct cm_type *types;
+	struct cm_type_member *members;
+};
+
+/*
+ * Encode a description as a type section's payload (malloc'd, *size
+ * bytes); the description is checked by the rules cm_check() applies.
+ * @return 0; -1 with EINVAL (a rule broken), ENOMEM.
+ */
+int cm_types_encode(const struct cm_types *t, void **payload, size_t *size);
+
+/*
+ * Check and decode a type section's payload. Error offsets count from the
+ * payload's first byte. @return the description, one allocation to give
+ * to cm_types_free(); NULL with EBADMSG (a defect), ENOTSUP (a version
+ * this library does not read), EINVAL, ENOMEM.
+ */
+struct cm_types *cm_types_decode(const void *payload, size_t size,
+				 struct cm_error *err);
+
+/*
+ * The type section of a blob, decoded (its header and section framing
+ * checked; cm_check() checks the rest of the blob).
+ * @return as cm_types_decode(); NULL with ENOENT when the blob has none.
+ */
+struct cm_types *cm_types_read(const void *blob, size_t len,
+			       struct cm_error *err);
+
+void cm_types_free(struct cm_types *t);
+
+/* The index of the type named `name`, or CM_TYPE_NONE. */
+uint32_t cm_types_find(const struct cm_types *t, const char *name);
+
+/*
+ * Write the blob at `blob` with its type section replaced by one that
+ * describes `types` (NULL: removed), everything else as it was and the
+ * checksum updated. The input is validated first (as cm_check with `flags`
+ * and CM_CHECK_EXACT); the root type must fit at the root.
+ * @return 0; -1 with EBADMSG (defective input or description: *err),
+ *	   EINVAL, ENOMEM, or the errno `write` set.
+ */
+int cm_types_attach(const void *blob, size_t len, const struct cm_types *types,
+		    int flags, cm_write_fn write, void *ctx,
+		    struct cm_error *err);
+
+/* ------------------------------------------------------------------ */
 /* Zero-relocation open                                                */
 /* ------------------------------------------------------------------ */
 

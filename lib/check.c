@@ -44,6 +44,8 @@ struct walk {
 	bool stop;
 	struct object_map map;
 	uint64_t object;	/* the object holding the last slot */
+	const uint8_t *types;	/* the type section's payload, if any */
+	uint64_t types_size;
 	struct cm_table_shares shares;
 };
 
@@ -135,6 +137,12 @@ static bool check_sections(struct walk *w)
 			seen_map = true;
 			if (check_object_map(w, pos + CM_SECTION_HEADER, size))
 				return true;
+		} else if (type == CM_SECTION_TYPES && !w->types) {
+			w->types = w->blob + pos + CM_SECTION_HEADER;
+			w->types_size = size;
+			if (cm_types_check(w->types, size,
+					   pos + CM_SECTION_HEADER, h, &e))
+				return defect(w, &e);
 		} else if (flags & CM_SECTION_REQUIRED) {
 			cm_fail(&e, CM_E_REQUIRED_FLAG, pos, UINT64_MAX,
 				"unknown required section type %u", type);
@@ -588,4 +596,27 @@ CM_API ssize_t cm_object_map(const void *blob, size_t len,
 		out[i].size = cm_load64(w.map.pairs + i * 16 + 8);
 	}
 	return (ssize_t)w.map.count;
+}
+
+CM_API struct cm_types *cm_types_read(const void *blob, size_t len,
+				      struct cm_error *err)
+{
+	struct cm_header h;
+	struct walk w = { .blob = blob, .h = &h, .first = err };
+
+	if (!blob) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (cm_header_read(blob, len, &h, err))
+		return NULL;
+	if (check_sections(&w)) {
+		errno = EBADMSG;
+		return NULL;
+	}
+	if (!w.types) {
+		errno = ENOENT;
+		return NULL;
+	}
+	return cm_types_decode(w.types, w.types_size, err);
 }

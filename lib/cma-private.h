@@ -44,11 +44,21 @@ enum {
 #define CM_REQ_LIVE		0x01u	/* a live arena, not a sealed blob */
 #define CM_REQ_KNOWN		CM_REQ_LIVE
 #define CM_OPT_OBJECT_MAP	0x01u	/* informative: an object map follows */
+#define CM_OPT_TYPES		0x02u	/* informative: a type section follows */
 
 /* Optional sections: {u32 type, u32 flags, u64 size, payload, pad to 8}. */
 #define CM_SECTION_HEADER	16
 #define CM_SECTION_REQUIRED	0x01u
 #define CM_SECTION_OBJECT_MAP	1u
+#define CM_SECTION_TYPES	2u	/* type description (types.c) */
+#define CM_TYPES_VERSION	1u
+
+/* ---- type section (types.c) ---- */
+/* Check a type section's payload p of `size` bytes found at blob offset
+ * `at` (and, with h, that the root type fits at the root). A later
+ * version is skipped. @return 0; -1 with EBADMSG (CM_E_SECTION). */
+int cm_types_check(const uint8_t *p, uint64_t size, uint64_t at,
+		   const struct cm_header *h, struct cm_error *err);
 
 /* A relative table entry is at most this many VLQ bytes (28 bits). */
 #define CM_VLQ_REL_MAX_BYTES	4

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* cm_convert: re-encode a blob's table and rebase its pointers, streaming. */
+/* cm_convert: re-encode a blob's table and rebase its pointers, streaming;
+ * cm_types_attach: the same blob with another type section. */
 #include <errno.h>
+#include <stdlib.h>
 
 #include "cma-private.h"
 
@@ -31,17 +33,59 @@ static ssize_t job_next(void *ctx, uint64_t *slots, size_t max,
  * Two passes over the input, constant memory: the first hashes the output
  * (the checksum sits in the header, which is written first), the second
  * writes it. Nothing is written when the input or the request is refused.
- * A writer that fails without setting errno gives EIO.
+ * A writer that fails without setting errno gives EIO. The input's header
+ * `in` was read from a checked blob; its sections are replaced by
+ * `sections` (sections_size bytes, framed).
  */
+static int write_converted(const uint8_t *blob, const struct cm_header *in,
+			   int mode, uint64_t base, const uint8_t *sections,
+			   uint64_t sections_size, cm_write_fn write,
+			   void *ctx, struct cm_error *err)
+{
+	struct cm_header out;
+	struct job j = { .blob = blob, .in = in };
+	struct cm_blob_source src = {
+		.start = job_start, .next = job_next, .ctx = &j,
+	};
+
+	out = *in;
+	out.mode = mode ? (uint32_t)mode : in->mode;
+	if (base == UINT64_MAX)
+		base = in->base;
+	if (out.mode == CM_RELATIVE_OFFSET && in->data_end >= CM_RELATIVE_LIMIT)
+		return cm_fail(err, CM_E_CONVERT, CM_H_DATA_END, UINT64_MAX,
+			       "data end 0x%llx is over the relative mode's "
+			       "2 GiB bound",
+			       (unsigned long long)in->data_end);
+
+	src.header_tail = j.blob + CM_HEADER_SIZE;
+	src.data = j.blob + in->header_size;
+	src.sections = sections;
+	src.rebase = 0 - in->base;
+	/* Same mode: the table is copied as it is, its size known. */
+	if (out.mode != in->mode
+	    && cm_blob_table_size(&out, &src, &out.table_size, err))
+		return -1;
+	out.sections_size = sections_size;
+	out.sections_offset = sections_size
+			      ? cm_align8(in->table_offset + out.table_size)
+			      : 0;
+	out.blob_size = sections_size
+			? out.sections_offset + sections_size
+			: in->table_offset + out.table_size;
+	if (base % 8 || base + out.blob_size < base) {
+		errno = EINVAL;
+		return -1;
+	}
+	out.base = base;
+	return cm_blob_write(&out, &src, write, ctx, err);
+}
+
 CM_API int cm_convert(const void *blob, size_t len, int mode, uint64_t base,
 		      int flags, cm_write_fn write, void *ctx,
 		      struct cm_error *err)
 {
-	struct cm_header in, out;
-	struct job j = { .blob = blob, .in = &in };
-	struct cm_blob_source src = {
-		.start = job_start, .next = job_next, .ctx = &j,
-	};
+	struct cm_header in;
 
 	if (!blob || !write
 	    || (mode != 0 && mode != CM_RELATIVE_OFFSET
@@ -52,35 +96,77 @@ CM_API int cm_convert(const void *blob, size_t len, int mode, uint64_t base,
 	if (cm_check(blob, len, flags | CM_CHECK_EXACT, err)
 	    || cm_header_read(blob, len, &in, err))
 		return -1;
+	return write_converted(blob, &in, mode, base,
+			       (const uint8_t *)blob + in.sections_offset,
+			       in.sections_size, write, ctx, err);
+}
 
-	out = in;
-	out.mode = mode ? (uint32_t)mode : in.mode;
-	if (base == UINT64_MAX)
-		base = in.base;
-	if (out.mode == CM_RELATIVE_OFFSET && in.data_end >= CM_RELATIVE_LIMIT)
-		return cm_fail(err, CM_E_CONVERT, CM_H_DATA_END, UINT64_MAX,
-			       "data end 0x%llx is over the relative mode's "
-			       "2 GiB bound",
-			       (unsigned long long)in.data_end);
+/* The input's sections but its type sections, then a new one of `n`
+ * bytes at `payload` (none when NULL): malloc'd, *size bytes. */
+static uint8_t *sections_with_types(const uint8_t *blob,
+				    const struct cm_header *h,
+				    const void *payload, size_t n,
+				    uint64_t *size)
+{
+	uint64_t pos = h->sections_offset, end = pos + h->sections_size;
+	uint64_t fill = 0, room = h->sections_size + CM_SECTION_HEADER
+				  + cm_align8(n);
+	uint8_t *out = calloc(1, room ? room : 1);
 
-	src.header_tail = j.blob + CM_HEADER_SIZE;
-	src.data = j.blob + in.header_size;
-	src.sections = j.blob + in.sections_offset;
-	src.rebase = 0 - in.base;
-	/* Same mode: the table is copied as it is, its size known. */
-	if (out.mode != in.mode
-	    && cm_blob_table_size(&out, &src, &out.table_size, err))
-		return -1;
-	if (in.sections_size)
-		out.sections_offset = cm_align8(in.table_offset
-						+ out.table_size);
-	out.blob_size = in.sections_size
-			? out.sections_offset + in.sections_size
-			: in.table_offset + out.table_size;
-	if (base % 8 || base + out.blob_size < base) {
+	if (!out)
+		return NULL;
+	while (pos < end) {	/* framing checked by cm_check */
+		uint64_t whole = CM_SECTION_HEADER
+				 + cm_align8(cm_load64(blob + pos + 8));
+
+		if (cm_load32(blob + pos) != CM_SECTION_TYPES) {
+			memcpy(out + fill, blob + pos, whole);
+			fill += whole;
+		}
+		pos += whole;
+	}
+	if (payload) {
+		cm_store32(out + fill, CM_SECTION_TYPES);
+		cm_store64(out + fill + 8, n);
+		memcpy(out + fill + CM_SECTION_HEADER, payload, n);
+		fill += CM_SECTION_HEADER + cm_align8(n);
+	}
+	*size = fill;
+	return out;
+}
+
+CM_API int cm_types_attach(const void *blob, size_t len,
+			   const struct cm_types *types, int flags,
+			   cm_write_fn write, void *ctx, struct cm_error *err)
+{
+	struct cm_header in;
+	void *payload = NULL;
+	size_t n = 0;
+	uint64_t size;
+	uint8_t *sections;
+	int rc;
+
+	if (!blob || !write) {
 		errno = EINVAL;
 		return -1;
 	}
-	out.base = base;
-	return cm_blob_write(&out, &src, write, ctx, err);
+	if (cm_check(blob, len, flags | CM_CHECK_EXACT, err)
+	    || cm_header_read(blob, len, &in, err))
+		return -1;
+	if (types && cm_types_encode(types, &payload, &n))
+		return -1;
+	if (payload && cm_types_check(payload, n, 0, &in, err)) {
+		free(payload);
+		return -1;
+	}
+	sections = sections_with_types(blob, &in, payload, n, &size);
+	free(payload);
+	if (!sections)
+		return -1;
+	in.optional_flags = types ? in.optional_flags | CM_OPT_TYPES
+				  : in.optional_flags & ~CM_OPT_TYPES;
+	rc = write_converted(blob, &in, 0, UINT64_MAX, sections, size, write,
+			     ctx, err);
+	free(sections);
+	return rc;
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 """Count test cases in meson testlog.json files: Check summaries, plain
-'N passed, N failed' lines, else one case per meson test."""
+'N passed, N failed' lines, else one case per meson test; a meson test
+that skipped (exit 77) counts as skipped, never as passed."""
 import json
 import re
 import sys
@@ -11,12 +12,15 @@ PLAIN = re.compile(r"^(?:\w+: )?(\d+) passed, (\d+) failed", re.M)
 
 
 def count(path):
-    passed = failed = 0
+    passed = failed = skipped = 0
     with open(path) as f:
         for line in f:
             t = json.loads(line)
             out = (t.get("stdout") or "") + (t.get("stderr") or "") + (t.get("stdo") or "")
-            ok = t.get("result") in ("OK", "EXPECTEDFAIL", "SKIP")
+            if t.get("result") == "SKIP":
+                skipped += 1
+                continue
+            ok = t.get("result") in ("OK", "EXPECTEDFAIL")
             m = CHECK.findall(out)
             p = PLAIN.findall(out)
             if m:
@@ -35,13 +39,14 @@ def count(path):
                 passed += 1
             else:
                 failed += 1
-    return passed, failed
+    return passed, failed, skipped
 
 
 if __name__ == "__main__":
-    tp = tf = 0
+    tp = tf = ts = 0
     for path in sys.argv[1:]:
-        p, f = count(path)
+        p, f, s = count(path)
         tp += p
         tf += f
-    print(f"{tp} passed, {tf} failed")
+        ts += s
+    print(f"{tp} passed, {tf} failed, {ts} skipped")

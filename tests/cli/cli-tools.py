@@ -1,0 +1,181 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""What the three tools share: help, usage and exit statuses, I/O
+errors, inputs that are not blobs, one verdict for a defective blob.
+"""
+from clitest import *  # noqa: F401,F403
+
+
+@case
+def help_usage_version():
+    for tool in (DUMP, VERIFY, CONVERT):
+        st, out, _ = run(tool, "--help")
+        eq(st, 0, tool + " --help")
+        check("Report bugs to" in out, "bug-report line")
+        check("Exit status" in out, "exit status in --help")
+        st, out, _ = run(tool, "--usage")
+        eq(st, 0, tool + " --usage")
+        check(out.startswith("Usage:"), "--usage output")
+        st, out, _ = run(tool, "--version")
+        eq(st, 0, tool + " --version")
+        check(re.search(r"\(libcma\) \d+\.\d+\.\d+", out), out)
+    st, out, _ = run(DUMP, "--help")
+    for group in ("What to show", "Output:", "Verdict:"):
+        check(group in out, "option group " + group)
+
+
+@case
+def usage_errors_exit_2():
+    b = blob()
+    for args in ([DUMP], [DUMP, "--bogus", b], [DUMP, b, b],
+                 [DUMP, "--limit", "x", b], [DUMP, "--graph=svg", b],
+                 [DUMP, "--graph=dot", "--json", b],
+                 [DUMP, "--hex", "--json", b], [DUMP, "--hex=zz", b],
+                 [VERIFY], [VERIFY, "--bogus", b],
+                 [VERIFY, "--max-errors", "-1", b],
+                 [CONVERT, b], [CONVERT, "--bogus", b, "-o", path("u")],
+                 [CONVERT, b, "-o", path("u"), "--in-place"],
+                 [CONVERT, b, "-o", "-"],
+                 [CONVERT, b, "-o", path("u"), "--absolute", "--relative"],
+                 [CONVERT, b, "-o", path("u"), "--rebase", "4097"],
+                 [CONVERT, b, "-o", path("u"), "--rebase", "12abc"],
+                 [CONVERT, b, "-o", path("u"), "--rebase", "-4096"],
+                 [CONVERT, b, "-o", path("u"), "--rebase", hex(1 << 47)],
+                 [CONVERT, "-", "--in-place"]):
+        st, out, err = run(*args)
+        eq(st, 2, "usage error for %s (stderr %s)" % (args[1:], err))
+        check(err, "a usage error says something")
+    check(not os.path.exists(path("u")), "no output after usage errors")
+
+
+@case
+def convert_rebase_past_2_47_is_usage():
+    b = blob()
+    size = len(read(b))
+    top = ((1 << 47) - size) & ~4095
+    st, _, err = run(CONVERT, b, "-o", path("r47"), "--rebase",
+                     hex(top + 4096))
+    eq(st, 2, "ADDR + length past 2^47: " + err)
+    check(not os.path.exists(path("r47")))
+    convert_ok(b, "-o", path("r47"), "--rebase", hex(top))
+    eq(header(read(path("r47")))["base"], top, "rebased at the top")
+
+
+@case
+def convert_output_naming_input_is_usage():
+    b = write(path("self.cm"), read(blob()))
+    os.link(b, path("self-link.cm"))
+    for out in (b, path("self-link.cm"), os.path.join(TMP, ".", "self.cm")):
+        st, _, err = run(CONVERT, b, "-o", out, "--absolute")
+        eq(st, 2, "-o naming the input: " + err)
+    eq(read(b), read(blob()), "input untouched")
+
+
+@case
+def io_errors_exit_3():
+    missing = path("does-not-exist.cm")
+    for args in ([DUMP, missing], [VERIFY, missing], [DUMP, TMP],
+                 [VERIFY, TMP], [CONVERT, missing, "-o", path("x.cm")]):
+        st, out, err = run(*args)
+        eq(st, 3, "I/O error for %s" % args[1:])
+        check(err.startswith(os.path.basename(args[0]) + ": "), err)
+    check(not os.path.exists(path("x.cm")))
+
+
+@case
+def stdout_write_error_exit_3():
+    b = blob()
+    if not os.path.exists("/dev/full"):
+        raise Skip("no /dev/full here")
+    for args in ([DUMP, b], [DUMP, "--json", b], [VERIFY, b],
+                 [VERIFY, "--json", b], [DUMP, "--help"]):
+        with open("/dev/full", "wb") as full:
+            st, _, err = run(*args, stdout=full)
+        eq(st, 3, "write error on stdout: %s" % args[1:])
+        check("write error" in err, err)
+
+
+def not_cma_inputs():
+    good = read(blob())
+    yield "empty", b""
+    yield "short", b"\x89CM"
+    yield "text", b"hello, this is not a blob at all\n" * 8
+    b = bytearray(good)
+    b[1] = ord("c")
+    yield "magic", bytes(b)
+    b = bytearray(good)
+    struct.pack_into("<H", b, 8, 2)
+    yield "version", bytes(b)
+    b = bytearray(good)
+    struct.pack_into("<I", b, 20, 0x100)
+    yield "required-flag", bytes(b)
+
+
+@case
+def not_a_blob_exit_4():
+    for name, data in not_cma_inputs():
+        p = write(path("notcma-" + name), data)
+        for args in ([VERIFY, p], [DUMP, p], [DUMP, "--json", p],
+                     [CONVERT, p, "-o", path("nc.cm")]):
+            st, out, err = run(*args)
+            eq(st, 4, "%s: %s (%s)" % (name, args[:-1], err))
+        check(not os.path.exists(path("nc.cm")), "no output for " + name)
+        st, out, _ = run(VERIFY, "--json", p)
+        doc = json.loads(out)
+        eq(doc[0]["status"], 4)
+        check(doc[0]["errors"][0]["name"] in
+              ("CM_E_MAGIC", "CM_E_VERSION", "CM_E_REQUIRED_FLAG"), name)
+
+
+def invalid_inputs():
+    """(name, bytes, error code name or None) of blobs with a good magic."""
+    good = read(blob("tree", 7, "relative"))
+    h = header(good)
+    yield "checksum", good[:112] + bytes([good[112] ^ 1]) + good[113:], \
+        "CM_E_CHECKSUM"
+    yield "trailing", good + b"\0", "CM_E_LENGTH"
+    for cut in (9, 64, 127, 128, h["data_end"], len(good) - 1):
+        yield "cut%d" % cut, good[:cut], None
+    b = bytearray(good)
+    b[28] = 1
+    yield "reserved", bytes(b), None
+
+
+@case
+def invalid_blob_exit_1():
+    for name, data, code in invalid_inputs():
+        p = write(path("bad-" + name), data)
+        st, out, err = run(VERIFY, p)
+        eq(st, 1, "verify " + name)
+        check(re.match(re.escape(p) + r": offset 0x[0-9a-f]+: .+\n$", out),
+              "verify line for %s: %r" % (name, out))
+        st, out, err = run(DUMP, p)
+        eq(st, 1, "dump " + name)
+        check(re.match(r"cma-dump: " + re.escape(p) +
+                       r": offset 0x[0-9a-f]+: ", err), err)
+        st, doc, _ = dump_json(p)
+        eq(st, 1)
+        eq(doc["valid"], False)
+        check(doc["errors"], "errors array")
+        if code:
+            eq(doc["errors"][0]["name"], code, name)
+        st, _, err = run(CONVERT, p, "-o", path("inv.cm"), "--absolute")
+        eq(st, 1, "convert " + name)
+        check(not os.path.exists(path("inv.cm")), "no output")
+
+
+@case
+def one_verdict_everywhere():
+    """dump and convert refuse with the message verify prints."""
+    for name, data, _ in invalid_inputs():
+        p = write(path("verdict-" + name), data)
+        _, vout, _ = run(VERIFY, p)
+        _, _, derr = run(DUMP, "--header", p)
+        _, _, cerr = run(CONVERT, p, "-o", path("v.cm"))
+        msg = vout.strip()
+        check(("cma-dump: " + msg) in derr, "%s: %r vs %r" % (name, msg,
+                                                              derr))
+        check(("cma-convert: " + msg) in cerr, "%s: %r" % (name, cerr))
+
+
+run_cases()

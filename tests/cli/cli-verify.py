@@ -1,0 +1,166 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""cma-verify: OK lines, exit statuses, --quiet, stdin, --json,
+--all-errors, --no-checksum, --strict, many files.
+"""
+from clitest import *  # noqa: F401,F403
+
+
+@case
+def verify_ok_lines():
+    files = [blob(s, n, m, o) for s, n in (("list", 5), ("tree", 9),
+                                           ("graph", 6), ("flat", 3))
+             for m in ("relative", "absolute") for o in (False, True)]
+    st, out, err = run(VERIFY, *files)
+    eq(st, 0, err)
+    lines = out.splitlines()
+    eq(len(lines), len(files), "one line per file")
+    for f, line in zip(files, lines):
+        h = header(read(f))
+        mode = "relative" if h["mode_value"] == 1 else "absolute"
+        n = h["pointer_count"]
+        size = len(read(f))
+        eq(line, "%s: OK (%s, %d pointer%s, %d B)" %
+           (f, mode, n, "" if n == 1 else "s", size))
+
+
+@case
+def verify_status_is_the_highest():
+    good = blob()
+    bad = write(path("hi-bad.cm"), read(good)[:-1])
+    notcma = write(path("hi-notcma.cm"), b"")
+    missing = path("hi-missing.cm")
+    for files, want in (([good, good], 0), ([good, bad], 1),
+                        ([bad, missing, good], 3),
+                        ([missing, notcma, bad], 4), ([notcma, good], 4)):
+        st, out, _ = run(VERIFY, *files)
+        eq(st, want, "files %s" % [os.path.basename(f) for f in files])
+
+
+@case
+def verify_quiet():
+    st, out, err = run(VERIFY, "--quiet", blob())
+    eq((st, out, err), (0, "", ""))
+    bad = write(path("q-bad.cm"), read(blob())[:-3])
+    st, out, err = run(VERIFY, "-q", bad, path("q-missing"))
+    eq((st, out, err), (3, "", ""))
+
+
+@case
+def verify_stdin():
+    st, out, _ = run(VERIFY, "-", stdin=read(blob()))
+    eq(st, 0)
+    check(out.startswith("<stdin>: OK (relative"), out)
+    st, out, _ = run(VERIFY, "-", stdin=b"")
+    eq(st, 4)
+    st, out, _ = run(VERIFY, "-", stdin=read(blob())[:-1])
+    eq(st, 1)
+
+
+@case
+def verify_json_fields():
+    good = blob("graph", 7, "absolute", True)
+    bad = variant(blob(), "vj-bad.cm",
+                  lambda b: b.__setitem__(113, b[113] ^ 0xff))
+    missing = path("vj-missing.cm")
+    st, out, err = run(VERIFY, "--json", good, bad, missing)
+    eq(st, 3)
+    doc = json.loads(out)
+    eq(len(doc), 3)
+    g, b, m = doc
+    h = header(read(good))
+    eq(g["file"], good)
+    eq(g["valid"], True)
+    eq(g["status"], 0)
+    eq(g["mode"], "absolute")
+    eq(g["version"], "1.0")
+    eq(g["file_size"], len(read(good)))
+    eq(g["blob_size"], h["blob_size"])
+    eq(g["data_size"], h["data_end"] - h["header_size"])
+    eq(g["table_size"], h["table_size"])
+    eq(g["pointer_count"], h["pointer_count"])
+    eq(g["errors"], [])
+    eq(g["io_error"], None)
+    eq(b["valid"], False)
+    eq(b["status"], 1)
+    eq(b["mode"], "relative")
+    eq(len(b["errors"]), 1)
+    e = b["errors"][0]
+    eq(e["code"], 15)
+    eq(e["name"], "CM_E_CHECKSUM")
+    eq(e["offset"], 112)
+    check(isinstance(e["message"], str) and e["message"])
+    check("index" in e)
+    eq(m["status"], 3)
+    eq(m["valid"], False)
+    check(m["io_error"], "io_error says why")
+    eq(m["mode"], None)
+
+
+@case
+def verify_all_errors_and_max():
+    src = blob("list", 9, "absolute")
+    h = header(read(src))
+    slots = [s for s, _ in blob_pointers(src)]
+
+    def corrupt(b):
+        for s in slots[:3]:  # three pointers far outside the data
+            put64(b, s, 0x10)
+    p = variant(src, "multi.cm", corrupt)
+    flags = ["--no-checksum"]
+    st, out, _ = run(VERIFY, *flags, p)
+    eq(st, 1)
+    eq(len(out.splitlines()), 1, "first defect only by default")
+    st, out, _ = run(VERIFY, *flags, "--all-errors", p)
+    eq(st, 1)
+    lines = out.splitlines()
+    check(len(lines) >= 3, "all defects: %r" % out)
+    for s, line in zip(slots, lines):
+        check(line.startswith("%s: offset 0x%x: " % (p, s)), line)
+    st, out, _ = run(VERIFY, *flags, "--max-errors", "2", p)
+    eq(len(out.splitlines()), 2, "--max-errors 2")
+    st, out, _ = run(VERIFY, *flags, "--json", "--max-errors", "1", p)
+    doc = json.loads(out)
+    eq(len(doc[0]["errors"]), 1)
+    eq(doc[0]["errors"][0]["name"], "CM_E_POINTER")
+    eq(doc[0]["errors"][0]["offset"], slots[0])
+    st, out, _ = run(VERIFY, *flags, "--json", "--all-errors", p)
+    errs = json.loads(out)[0]["errors"]
+    check(len(errs) >= 3)
+    eq([x["offset"] for x in errs[:3]], slots[:3])
+    del h
+
+
+@case
+def verify_no_checksum():
+    p = variant(blob(), "nock.cm", lambda b: b.__setitem__(112, b[112] ^ 1))
+    eq(run(VERIFY, p)[0], 1)
+    eq(run(VERIFY, "--no-checksum", p)[0], 0)
+    eq(run(DUMP, "--no-checksum", p)[0], 0)
+    convert_ok("--no-checksum", p, "-o", path("nock-out.cm"))
+    eq(run(VERIFY, path("nock-out.cm"))[0], 0, "convert writes a good sum")
+
+
+@case
+def verify_strict():
+    p = blob("dangling", 5, "relative", True)
+    eq(run(VERIFY, p)[0], 0, "dangling is valid without --strict")
+    st, out, _ = run(VERIFY, "--strict", p)
+    eq(st, 1)
+    st, out, _ = run(VERIFY, "--strict", "--json", p)
+    eq(json.loads(out)[0]["errors"][0]["name"], "CM_E_DANGLING")
+    eq(run(DUMP, "--strict", p)[0], 1)
+    eq(run(CONVERT, "--strict", p, "-o", path("strict.cm"))[0], 1)
+    check(not os.path.exists(path("strict.cm")))
+    eq(run(VERIFY, "--strict", blob("graph", 6, "absolute", True))[0], 0)
+
+
+@case
+def verify_many_files():
+    files = [write(path("many-%d.cm" % i), read(blob())) for i in range(300)]
+    st, out, _ = run(VERIFY, *files)
+    eq(st, 0)
+    eq(len(out.splitlines()), 300)
+
+
+run_cases()

@@ -44,6 +44,7 @@ struct walk {
 	bool stop;
 	struct object_map map;
 	uint64_t object;	/* the object holding the last slot */
+	struct cm_prefault prefault;	/* writing: pages populated ahead */
 	const uint8_t *types;	/* the type section's payload, if any */
 	uint64_t types_size;
 	struct cm_table_shares shares;
@@ -414,6 +415,9 @@ static bool walk_data(struct walk *w, struct cm_hash *hash,
 			uint8_t *p = (w->shift ? w->wblob : (uint8_t *)w->blob)
 				     + off;
 
+			if (w->shift)
+				cm_prefault_chunk(&w->prefault, p, end - off,
+						  bits);
 			if (!cm_hash_rebased(hash, p, end - off,
 					     (uint8_t *)bits, NULL, &r, how)) {
 				if (w->shift)
@@ -462,6 +466,8 @@ int cm_walk(const uint8_t *blob, uint8_t *wblob, const struct cm_header *h,
 	uint64_t relocated_end = 0;
 	struct cm_hash state, *hash = NULL;
 
+	if (w.shift)
+		cm_prefault_start(&w.prefault, wblob, h->blob_size);
 	if (!(flags & CM_CHECK_NO_CHECKSUM)) {
 		hash = &state;
 		cm_hash_init(hash);

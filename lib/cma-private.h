@@ -341,6 +341,32 @@ void cm_unshift_bits(uint8_t *p, size_t n, const uint64_t *bits,
 void cm_unshift(uint8_t *b, struct cm_table_cursor c, uint64_t from,
 		uint64_t end, uint64_t shift);
 
+/* ---- pre-faulting for write (prefault.c) ---- */
+
+/*
+ * A relocation's writes fault a page at a time on a fresh mapping (a
+ * private mapping of a file or shared-memory object copies each page on
+ * its first write). After a first chunk that took faults, each chunk's
+ * pages that hold a slot are populated for write in one call before its
+ * writes (MADV_POPULATE_WRITE, Linux 5.14): the same pages the writes would
+ * fault, their bytes unchanged. Only whole pages inside the blob; a kernel
+ * that refuses turns it off, the writes then fault as they would.
+ */
+struct cm_prefault {
+	uintptr_t lo, hi;	/* the blob's whole pages */
+	uintptr_t page;
+	long faults;		/* the thread's minor faults at the probe */
+	int state;
+};
+
+void cm_prefault_start(struct cm_prefault *pf, uint8_t *blob, uint64_t size);
+/* Before the slots of the n bytes at p (bit i of bits: the word at
+ * p + 8 i) are written. */
+void cm_prefault_chunk(struct cm_prefault *pf, uint8_t *p, size_t n,
+		       const uint64_t *bits);
+/* madvise, or a test's stand-in. */
+extern int (*cm_prefault_advise)(void *addr, size_t len, int advice);
+
 /* cm_deserialize_mt: below this many data bytes a thread, one thread is
  * quicker (tests lower it to split small blobs). */
 extern uint64_t cm_mt_min_part;

@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: MIT */
+/* Pre-faulting for write: a relocation's pages populated a chunk at a time. */
+#include <errno.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "cma-private.h"
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23	/* Linux 5.14; older kernels say EINVAL */
+#endif
+
+/*
+ * A chunk whose first writes took at least this many faults is taken for a
+ * fresh mapping (copy-on-write of a private file or shared-memory mapping,
+ * or memory never touched): the rest is populated ahead of the writes.
+ */
+#define PROBE_FAULTS 8
+
+/* Zeroed is off: a walk that does not write never starts. */
+enum { PF_OFF, PF_START, PF_PROBING, PF_ON };
+
+int (*cm_prefault_advise)(void *addr, size_t len, int advice) = madvise;
+
+static long minor_faults(void)
+{
+	struct rusage u;
+
+	if (getrusage(RUSAGE_THREAD, &u))
+		return -1;
+	return u.ru_minflt;
+}
+
+void cm_prefault_start(struct cm_prefault *pf, uint8_t *blob, uint64_t size)
+{
+	long ps = sysconf(_SC_PAGESIZE);
+
+	*pf = (struct cm_prefault){ .state = PF_OFF };
+	if (!blob || ps <= 0 || (ps & (ps - 1)))
+		return;
+	pf->page = (uintptr_t)ps;
+	/* Whole pages inside the blob only: nothing outside is touched. */
+	pf->lo = ((uintptr_t)blob + pf->page - 1) & ~(pf->page - 1);
+	pf->hi = ((uintptr_t)blob + size) & ~(pf->page - 1);
+	if (pf->lo < pf->hi)
+		pf->state = PF_START;
+}
+
+/* Is any bit in [from, to) of bits set? */
+static bool any_bit(const uint64_t *bits, uint64_t from, uint64_t to)
+{
+	while (from < to) {
+		uint64_t w = bits[from / 64] >> (from % 64);
+		uint64_t n = 64 - from % 64;
+
+		if (to - from < n) {
+			n = to - from;
+			w &= (1ULL << n) - 1;
+		}
+		if (w)
+			return true;
+		from += n;
+	}
+	return false;
+}
+
+/* Populate runs of pages holding a slot; false when the kernel refused. */
+static bool populate(struct cm_prefault *pf, uintptr_t p, size_t n,
+		     const uint64_t *bits)
+{
+	uintptr_t first = p & ~(pf->page - 1), run = 0;
+	uintptr_t end = p + n;
+
+	for (uintptr_t pg = first; pg < end; pg += pf->page) {
+		uintptr_t a = pg > p ? pg : p;
+		uintptr_t b = pg + pf->page < end ? pg + pf->page : end;
+		bool take = pg >= pf->lo && pg < pf->hi
+			    && any_bit(bits, (a - p) / 8, (b - p + 7) / 8);
+
+		if (take && !run)
+			run = pg;
+		if (!take && run) {
+			if (cm_prefault_advise((void *)run, pg - run,
+					       MADV_POPULATE_WRITE))
+				return false;
+			run = 0;
+		}
+	}
+	if (run) {
+		uintptr_t stop = (end + pf->page - 1) & ~(pf->page - 1);
+
+		if (stop > pf->hi)
+			stop = pf->hi;
+		if (cm_prefault_advise((void *)run, stop - run,
+				       MADV_POPULATE_WRITE))
+			return false;
+	}
+	return true;
+}
+
+void cm_prefault_chunk(struct cm_prefault *pf, uint8_t *p, size_t n,
+		       const uint64_t *bits)
+{
+	long now;
+
+	switch (pf->state) {
+	case PF_START:
+		/* The first chunk faults as it would: it tells what the
+		 * memory is. */
+		pf->faults = minor_faults();
+		pf->state = pf->faults < 0 ? PF_OFF : PF_PROBING;
+		return;
+	case PF_PROBING:
+		now = minor_faults();
+		pf->state = now - pf->faults >= PROBE_FAULTS ? PF_ON : PF_OFF;
+		if (pf->state == PF_OFF)
+			return;
+		break;
+	case PF_ON:
+		break;
+	default:
+		return;
+	}
+	/* Any refusal (EINVAL or ENOSYS before Linux 5.14, EFAULT, ENOMEM)
+	 * leaves the pages to fault as they would have: stop asking. */
+	if (!populate(pf, (uintptr_t)p, n, bits))
+		pf->state = PF_OFF;
+}

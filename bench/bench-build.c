@@ -137,9 +137,16 @@ static size_t arena_capacity(enum workload_kind k, size_t nodes)
 struct cm_attr *build_cm(enum workload_kind k, size_t nodes,
 			 const struct links *l, void **root, uint64_t *ns)
 {
+	return build_cm_fd(-1, MAP_PRIVATE, k, nodes, l, root, ns);
+}
+
+struct cm_attr *build_cm_fd(int fd, int share, enum workload_kind k,
+			    size_t nodes, const struct links *l, void **root,
+			    uint64_t *ns)
+{
 	size_t cap = arena_capacity(k, nodes);
 	uint64_t t0 = bench_now_ns();
-	struct cm_attr *mem = cm_create(-1, cap, MAP_PRIVATE, 0);
+	struct cm_attr *mem = cm_create(fd, cap, share, 0);
 	int e;
 
 	if (!mem)

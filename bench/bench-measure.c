@@ -59,6 +59,20 @@ const struct fig_info fig_info[F_COUNT] = {
 		"MB/s", false },
 	[F_DUMP_JSON] = { "cma_dump_json_mb_per_s", "cma-dump --json",
 		"MB/s", false },
+	[F_FILE_POPULATED] = { "file_private_populated_ideal_ns_per_ptr",
+		"private file, populated+ideal", "ns/ptr", true },
+	[F_FILE_DES] = { "file_private_deserialize_ns_per_ptr",
+		"private file + cm_deserialize", "ns/ptr", false },
+	[F_SHM_NAIVE] = { "shm_private_ideal_ns_per_ptr",
+		"private shm + ideal loop", "ns/ptr", true },
+	[F_SHM_POPULATED] = { "shm_private_populated_ideal_ns_per_ptr",
+		"private shm, populated+ideal", "ns/ptr", true },
+	[F_SHM_DES] = { "shm_private_deserialize_ns_per_ptr",
+		"private shm + cm_deserialize", "ns/ptr", false },
+	[F_SEAL_SHM] = { "seal_shm_sync_ns_per_ptr",
+		"shm build, serialize MS_SYNC", "ns/ptr", false },
+	[F_SEAL_SHM_BASE] = { "seal_shm_baseline_ns_per_ptr",
+		"table to fresh shm+XXH3+msync", "ns/ptr", true },
 };
 
 /* What one run needs; each run function times only its own region. */
@@ -99,9 +113,9 @@ static void barrier(void)
  * The floor every relocation is compared with: no decoding, no checking,
  * one add per slot from an array of sorted offsets.
  */
-static __attribute__((noinline)) void ideal_reloc(uint8_t *blob,
-						  const uint64_t *slots,
-						  size_t n, uint64_t delta)
+__attribute__((noinline)) void ideal_reloc(uint8_t *blob,
+					   const uint64_t *slots, size_t n,
+					   uint64_t delta)
 {
 	for (size_t i = 0; i < n; i++) {
 		uint64_t v;
@@ -576,7 +590,7 @@ int measure_mode(const struct bench_opts *o, struct wl_result *w, int mi,
 	struct cm_header h;
 	struct cm_error err = { 0 };
 	struct links l;
-	char what[128];
+	char what[128], shm[192];
 	double ptrs, bytes;
 	uint64_t ns;
 	int ret = -1;
@@ -615,6 +629,22 @@ int measure_mode(const struct bench_opts *o, struct wl_result *w, int mi,
 	c.root_off = h.root;
 	if (measure(&c, &r->fig[F_SERIALIZE], run_serialize, ptrs, false))
 		goto out;
+	snprintf(shm, sizeof(shm), "/cma-bench-%d-%s-%zu-%s", (int)getpid(),
+		 w->name, w->nodes, mname);
+	if (!light) {
+		const struct seal_src seal = {
+			.what = what, .shm = shm, .kind = w->kind,
+			.nodes = w->nodes, .links = &l, .mode = c.mode,
+			.table = (const uint8_t *)cm_get_base(c.mem)
+				 + h.table_offset,
+			.table_offset = h.table_offset,
+			.table_size = h.table_size,
+			.data_start = h.header_size, .data_end = h.data_end,
+			.blob_size = h.blob_size, .pointers = h.pointer_count,
+		};
+
+		measure_seal_shm(o, &seal, r);
+	}
 
 	c.pristine = bench_map(c.size);
 	c.work = bench_map(c.size);
@@ -660,7 +690,20 @@ int measure_mode(const struct bench_opts *o, struct wl_result *w, int mi,
 	c.flags = 0;
 	measure(&c, &r->fig[F_CHECK], run_check, bytes, true);
 	measure(&c, &r->fig[F_READ], run_read, ptrs, false);
-	measure(&c, &r->fig[F_MMAP_IDEAL], run_mmap_ideal, ptrs, false);
+	if (light) {
+		measure(&c, &r->fig[F_MMAP_IDEAL], run_mmap_ideal, ptrs,
+			false);
+	} else {
+		const struct fault_src fresh = {
+			.what = what, .path = c.path, .shm = shm,
+			.blob = c.pristine, .size = c.size, .base = c.base,
+			.root_off = c.root_off, .slots = c.slots,
+			.nslots = c.nslots,
+		};
+
+		measure_faults(o, &fresh, r);
+	}
+
 
 	measure(&c, &r->fig[F_LOAD], run_load, ptrs, false);
 	r->load_relocated = c.relocated;

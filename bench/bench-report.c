@@ -22,7 +22,7 @@ struct target {
 	bool at_least;		/* ratio >= bound; otherwise <= */
 };
 
-#define MAX_TARGETS 64
+#define MAX_TARGETS 160
 
 static const char *mode_name(int mi)
 {
@@ -53,6 +53,43 @@ static const struct wl_result *find(const struct wl_result *r, size_t n,
 	return NULL;
 }
 
+/* Ratios of the fault path (10) and the seal on shm (11): a / b <= bound. */
+static const struct {
+	int id;
+	enum fig a, b;
+	const char *what;
+	double bound;
+} fault_ratios[] = {
+	{ 10, F_FILE_DES, F_FILE_POPULATED, "file: deserialize / populated",
+	  1.2 },
+	{ 10, F_FILE_DES, F_MMAP_IDEAL, "file: deserialize / naive loop", 0.6 },
+	{ 10, F_SHM_DES, F_SHM_POPULATED, "shm: deserialize / populated", 1.2 },
+	{ 10, F_SHM_DES, F_SHM_NAIVE, "shm: deserialize / naive loop", 0.6 },
+	{ 10, F_LOAD_RELOCATED, F_FILE_POPULATED,
+	  "cm_open relocating / populated", 1.2 },
+	{ 10, F_LOAD_RELOCATED, F_MMAP_IDEAL,
+	  "cm_open relocating / naive loop", 0.6 },
+	{ 11, F_SEAL_SHM, F_SEAL_SHM_BASE, "seal on shm / table + XXH3",
+	  1.1 },
+};
+
+static void add_fault_ratios(struct target *t, size_t *k,
+			     const struct wl_result *w, int mi)
+{
+	const struct stat3 *f = w->modes[mi].fig;
+
+	for (size_t i = 0; i < sizeof(fault_ratios) / sizeof(*fault_ratios);
+	     i++) {
+		const struct stat3 *a = &f[fault_ratios[i].a];
+		const struct stat3 *b = &f[fault_ratios[i].b];
+
+		if (have(a) && have(b))
+			add(t, k, fault_ratios[i].id, fault_ratios[i].what,
+			    w->name, mode_name(mi), a->median / b->median,
+			    fault_ratios[i].bound, false);
+	}
+}
+
 static size_t targets(const struct wl_result *r, size_t n, struct target *t)
 {
 	const struct wl_result *list = find(r, n, "list");
@@ -75,6 +112,7 @@ static size_t targets(const struct wl_result *r, size_t n, struct target *t)
 
 			if (!m->mode)
 				continue;
+			add_fault_ratios(t, &k, w, mi);
 			if (have(&f[F_DES]) && have(&f[F_IDEAL]))
 				add(t, &k, 2, "deserialize / ideal loop",
 				    w->name, mode_name(mi),

@@ -52,6 +52,13 @@ enum fig {
 	F_VERIFY,
 	F_CONVERT,
 	F_DUMP_JSON,
+	F_FILE_POPULATED,	/* fresh private mappings: bench-fault.c */
+	F_FILE_DES,
+	F_SHM_NAIVE,
+	F_SHM_POPULATED,
+	F_SHM_DES,
+	F_SEAL_SHM,
+	F_SEAL_SHM_BASE,
 	F_COUNT
 };
 
@@ -128,6 +135,11 @@ struct cm_attr;
  */
 struct cm_attr *build_cm(enum workload_kind k, size_t nodes,
 			 const struct links *l, void **root, uint64_t *ns);
+/* The same in an arena on fd (cm_create's fd and MAP_SHARED or
+ * MAP_PRIVATE). */
+struct cm_attr *build_cm_fd(int fd, int share, enum workload_kind k,
+			    size_t nodes, const struct links *l, void **root,
+			    uint64_t *ns);
 /* The hidden --child entry point: build once, report through fd. */
 int bench_child(const char *what, enum workload_kind k, size_t nodes,
 		int fd);
@@ -135,8 +147,44 @@ int bench_child(const char *what, enum workload_kind k, size_t nodes,
 int measure_build(const struct bench_opts *o, struct wl_result *w);
 
 /* ---- bench-measure.c: the figures of one workload in one mode ---- */
+/* The ideal relocation loop: one add of delta at each of n sorted slots. */
+void ideal_reloc(uint8_t *blob, const uint64_t *slots, size_t n,
+		 uint64_t delta);
 int measure_mode(const struct bench_opts *o, struct wl_result *w, int mi,
 		 bool light);
+
+/* ---- bench-fault.c: fresh mappings, the seal on shared memory ---- */
+
+/* A blob as a consumer finds it: a file, and a shm object to make. */
+struct fault_src {
+	const char *what;	/* for messages */
+	const char *path;	/* the blob file */
+	const char *shm;	/* "/name" of the shm object to create */
+	const uint8_t *blob;	/* its bytes */
+	size_t size;
+	uint64_t base, root_off;
+	const uint64_t *slots;	/* sorted slot offsets, for the ideal loop */
+	size_t nslots;
+};
+/* F_MMAP_IDEAL, F_FILE_* and F_SHM_*, the ways interleaved run by run. */
+void measure_faults(const struct bench_opts *o, const struct fault_src *s,
+		    struct mode_result *r);
+
+/* What the producer's seal on shm builds, and the baseline writes. */
+struct seal_src {
+	const char *what;
+	const char *shm;	/* "/name" for the arenas' objects */
+	enum workload_kind kind;
+	size_t nodes;
+	const struct links *links;
+	int mode;
+	const uint8_t *table;	/* the blob's table bytes */
+	uint64_t table_offset, table_size;
+	uint64_t data_start, data_end, blob_size, pointers;
+};
+/* F_SEAL_SHM and F_SEAL_SHM_BASE, each run on a new arena. */
+void measure_seal_shm(const struct bench_opts *o, const struct seal_src *s,
+		      struct mode_result *r);
 
 /* ---- bench-report.c ---- */
 void report_table(const struct bench_opts *o, const struct wl_result *r,

@@ -75,7 +75,7 @@ void bench_unmap(void *p, size_t len)
 }
 
 /* Files to remove on the way out, also from a signal handler. */
-static char tracked[2][PATH_MAX];
+static char tracked[3][PATH_MAX];
 static char tmpdir_path[PATH_MAX];
 
 void bench_track_file(int slot, const char *path)
@@ -87,7 +87,7 @@ void bench_track_file(int slot, const char *path)
 
 static void remove_files(void)
 {
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < 3; i++)
 		if (tracked[i][0])
 			unlink(tracked[i]);
 	if (tmpdir_path[0])

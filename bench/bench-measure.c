@@ -307,7 +307,7 @@ fail:
 	return -1;
 }
 
-/* Map a private copy of the file, as the seed loads. */
+/* Map a private copy of the file, as the original cma loads. */
 static uint8_t *map_private(struct mctx *c)
 {
 	int fd = open(c->path, O_RDONLY | O_CLOEXEC);

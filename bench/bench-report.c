@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* cma-bench output: the readable table, the issue's targets, the JSON file. */
+/* cma-bench output: the readable table, the goals' ratios, the JSON file. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +11,7 @@
 #include "cma.h"
 #include "bench.h"
 
-/* One target of issue 5, as measured: ratio against its bound. */
+/* One performance goal, as measured: ratio against its bound. */
 struct target {
 	int id;
 	const char *what;
@@ -23,6 +23,18 @@ struct target {
 };
 
 #define MAX_TARGETS 160
+
+/* Each goal's name, by id (doc/performance.md, "Goals"). */
+static const char *goal_name(int id)
+{
+	static const char *const names[] = {
+		"", "build", "relocate", "layout", "load", "check", "seal",
+		"threads", "memory", "scan", "faults", "shm-seal",
+	};
+
+	return id > 0 && id < (int)(sizeof(names) / sizeof(names[0])) ?
+		       names[id] : "";
+}
 
 static const char *mode_name(int mi)
 {
@@ -332,13 +344,14 @@ void report_table(const struct bench_opts *o, const struct wl_result *r,
 	k = targets(r, n, t);
 	if (!k)
 		return;
-	printf("\nissue 5 targets (ratios of medians, same run)\n");
-	printf("  %-2s %-34s %-15s %-8s %7s %8s  %s\n", "#", "ratio",
+	printf("\ngoals (ratios of medians, same run)\n");
+	printf("  %-8s %-34s %-15s %-8s %7s %8s  %s\n", "goal", "ratio",
 	       "workload", "mode", "value", "bound", "");
 	for (size_t i = 0; i < k; i++) {
 		char a[32];
 
-		printf("  %-2d %-34s %-15s %-8s %7s %2s %5.2f  %s\n", t[i].id,
+		printf("  %-8s %-34s %-15s %-8s %7s %2s %5.2f  %s\n",
+		       goal_name(t[i].id),
 		       t[i].what, t[i].workload, t[i].mode,
 		       num(a, sizeof(a), t[i].ratio),
 		       t[i].at_least ? ">=" : "<=", t[i].bound,
@@ -489,8 +502,9 @@ int report_json(const struct bench_opts *o, const struct wl_result *r,
 	}
 	fprintf(f, "  \"targets\": [");
 	for (size_t i = 0; i < k; i++) {
-		fprintf(f, "%s\n    {\"id\": %d, \"what\": ", i ? "," : "",
-			t[i].id);
+		fprintf(f, "%s\n    {\"id\": %d, \"goal\": \"%s\", "
+			"\"what\": ", i ? "," : "", t[i].id,
+			goal_name(t[i].id));
 		jstr(f, t[i].what);
 		fprintf(f, ", \"workload\": ");
 		jstr(f, t[i].workload);

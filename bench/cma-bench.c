@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* cma-bench: measures libcma against the baselines of issue 5 in one run. */
+/* cma-bench: measures libcma against baselines measured in the same run. */
 #include <argp.h>
 #include <errno.h>
 #include <limits.h>
@@ -22,7 +22,7 @@ const char *argp_program_version = "cma-bench " CMA_BENCH_VERSION;
 
 int bench_status;
 
-/* Full-size node counts of issue 5; --nodes-scale multiplies them. */
+/* Full-size node counts; --nodes-scale multiplies them. */
 #define LIST_NODES 10000000.0
 #define GRAPH_NODES 4000000.0
 #define SWEEP_FIRST 1000.0

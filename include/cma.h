@@ -43,7 +43,7 @@ extern "C" {
 
 /* cm_delete() flags. */
 #define CM_ERASE	0x00	/* unmap the arena; the backing object keeps the blob */
-#define CM_EREASE	CM_ERASE	/* the seed's spelling */
+#define CM_EREASE	CM_ERASE	/* the original cma's spelling */
 #define CM_PRESERVE	0x01	/* free only the bookkeeping; the mapping stays */
 
 /* cm_do_alloc() flags. */
@@ -392,8 +392,8 @@ int cm_convert(const void *blob, size_t len, int mode, uint64_t base,
 	       int flags, cm_write_fn write, void *ctx, struct cm_error *err);
 
 /*
- * Import a blob written by the seed's original code (its layout: the seed's
- * LEGACY-FORMAT.md) as a v1 blob in `mode` (0: the legacy blob's own mode),
+ * Import a pre-1.0 cma blob, written by the original cma
+ * (github.com/Aurel-R/cma; its layout: doc/legacy-format.md) as a v1 blob in `mode` (0: the legacy blob's own mode),
  * recorded base `base` (UINT64_MAX: the legacy base less 120, so every
  * pointer value stays as it was; 0 when that is impossible). Legacy offset
  * o becomes v1 offset o + 120 (the v1 header replaces the root word).

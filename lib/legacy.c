@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* cm_legacy_import: check a blob of the seed's original code, write v1. */
+/* cm_legacy_import: check a pre-1.0 cma blob, write it as a v1 blob. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -7,7 +7,7 @@
 #include "cma-private.h"
 
 /*
- * The legacy layout (the seed's LEGACY-FORMAT.md): [root word | data |
+ * The legacy layout (doc/legacy-format.md): [root word | data |
  * table | n | B], no header. The v1 header is 120 bytes longer than the root
  * word, so legacy offset o becomes v1 offset o + SHIFT.
  */

@@ -47,7 +47,8 @@ static const struct argp_option options[] = {
 	  "Record base ADDR (0x hex or decimal, a multiple of 4096), "
 	  "shifting every pointer; 0 gives canonical bytes", 2 },
 	{ "from-legacy", OPT_FROM_LEGACY, NULL, 0,
-	  "IN is a blob written by the seed's original code", 2 },
+	  "IN is a pre-1.0 cma blob, written by the original cma "
+	  "(github.com/Aurel-R/cma)", 2 },
 	{ NULL, 0, NULL, 0, "Verdict on IN:", 3 },
 	TOOL_CHECK_OPTIONS(3),
 	{ 0 }

@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The seed project's list example, in its call shapes: a producer builds a
- * list in a shared-memory arena and serializes it; a consumer in another
- * process maps the object privately and deserializes it. Code written for
- * the seed's API keeps compiling and working.
+ * A linked list in the call shapes of the original cma
+ * (github.com/Aurel-R/cma): a producer builds a list in a shared-memory
+ * arena and serializes it; a consumer in another process maps the object
+ * privately and deserializes it. Code written for the original API keeps
+ * compiling and working.
  *
- * Usage: seed-style-list serialize NAME [sorted]
- *        seed-style-list deserialize NAME
+ * Usage: linked-list serialize NAME [sorted]
+ *        linked-list deserialize NAME
  */
 #include <fcntl.h>
 #include <stdio.h>

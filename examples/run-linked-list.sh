@@ -1,15 +1,15 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# Run seed-style-list's two halves as two processes, for the plain and the
+# Run linked-list's two halves as two processes, for the plain and the
 # sorted list, and require both to print the same non-empty list.
-# Usage: run-seed-style.sh SEED-STYLE-LIST
+# Usage: run-linked-list.sh LINKED-LIST
 set -eu
 prog=$1
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 
 for kind in plain sorted; do
-	name=/cma-seed-style-$$-$kind
+	name=/cma-linked-list-$$-$kind
 	if [ "$kind" = sorted ]; then
 		"$prog" serialize "$name" sorted > "$dir/serialized"
 		LC_ALL=C sort -n -c "$dir/serialized"

@@ -43,7 +43,7 @@ extern "C" {
 
 /* cm_delete() flags. */
 #define CM_ERASE	0x00	/* unmap the arena; the backing object keeps the blob */
-#define CM_EREASE	CM_ERASE	/* the original cma's spelling */
+#define CM_EREASE	CM_ERASE	/* the seed's spelling */
 #define CM_PRESERVE	0x01	/* free only the bookkeeping; the mapping stays */
 
 /* cm_do_alloc() flags. */
@@ -392,8 +392,8 @@ int cm_convert(const void *blob, size_t len, int mode, uint64_t base,
 	       int flags, cm_write_fn write, void *ctx, struct cm_error *err);
 
 /*
- * Import a pre-1.0 cma blob, written by the original cma
- * (github.com/Aurel-R/cma; its layout: doc/legacy-format.md) as a v1 blob in `mode` (0: the legacy blob's own mode),
+ * Import a blob written by the seed's original code (its layout: the seed's
+ * LEGACY-FORMAT.md) as a v1 blob in `mode` (0: the legacy blob's own mode),
  * recorded base `base` (UINT64_MAX: the legacy base less 120, so every
  * pointer value stays as it was; 0 when that is impossible). Legacy offset
  * o becomes v1 offset o + 120 (the v1 header replaces the root word).
@@ -524,6 +524,33 @@ size_t cm_blob_size(const struct cm_blob *b);
 int cm_blob_relocated(const struct cm_blob *b);
 /* @return 0; -1 with EINVAL on NULL, or the errno of munmap. */
 int cm_close(struct cm_blob *b);
+
+/* ------------------------------------------------------------------ */
+/* CPU kernels                                                         */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Hashing, table decoding and sealing run on the kernels of one instruction
+ * set level, probed once: "scalar" (portable C, the only one on other
+ * CPUs or a -Dcpu=portable build), "sse2", "avx2", "avx512". Every level
+ * gives the same bytes and verdicts; only speed differs. By default the
+ * library takes the best level the CPU has. The environment variable
+ * CMA_CPU, read at the first call that needs a kernel, names another; a
+ * value that is no level, or a level this CPU lacks, is ignored: the best
+ * level is used (the tools refuse such a value with exit status 2).
+ */
+
+/* @return the level in use: "scalar", "sse2", "avx2" or "avx512". */
+const char *cm_cpu_level(void);
+
+/*
+ * Use the kernels of `level` from now on ("auto" or NULL: the best this CPU
+ * has). Safe while other threads use the library: a call already running
+ * finishes on the kernels it began with.
+ * @return 0; -1 with EINVAL when `level` is no level, ENOTSUP when this CPU
+ *	   (or this build) lacks it; the level in use is then unchanged.
+ */
+int cm_cpu_select(const char *level);
 
 #ifdef __cplusplus
 }

@@ -228,15 +228,8 @@ uint64_t cm_hash_blob_end(struct cm_hash *s, const uint8_t *blob,
 			  const struct cm_header *h,
 			  const struct cm_table_shares *t);
 
-/* The loops behind cm_hash_rebased(), best first where the CPU has it. */
-enum cm_kernel { CM_KERNEL_SCALAR, CM_KERNEL_AVX2, CM_KERNEL_AVX512 };
-/* The kernel this CPU (or a test) chose: SIMD table decoding follows it. */
-int cm_kernel_in_use(void);
-/* With the AVX-512 kernel: has the CPU byte compress (AVX512-VBMI2)? */
-bool cm_cpu_has_vbmi2(void);
-/* Tests: use this kernel, or -1 the CPU's best. @return -1 when the CPU
- * lacks it. */
-int cm_hash_force_kernel(int kernel);
+/* The loops behind cm_hash_rebased() and the table's decoding and
+ * encoding come from the CPU's table of kernels: cpu.h. */
 
 /* ---- table cursor (table.c) ---- */
 

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* cm_serialize: one pass over the data writes the table and the checksum. */
 #include <errno.h>
-#include <immintrin.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include "cma-private.h"
+#include "cpu.h"
 
 /* Slots are checked, hashed and listed a chunk at a time (a multiple of
  * 64 bytes, so the hash takes whole stripes). */
@@ -63,14 +63,7 @@ static int emit_word_carefully(struct sealer *s, uint64_t first,
 	return 0;
 }
 
-/*
- * The entries of the slots in `bits` (bit i: the word at `first` + 8 i)
- * at base + *pos, room made for the worst case; *prev is the slot before.
- * One function a mode and instruction set, chosen once a serialize.
- */
-typedef void emit_word_fn(uint8_t *base, uint64_t *pos, uint64_t *prev,
-			  uint64_t first, uint64_t bits);
-
+/* The portable cm_emit_fn of each mode (cpu.h): an entry at a time. */
 static inline __attribute__((always_inline)) void
 emit_each(uint8_t *base, uint64_t *pos, uint64_t *prev, uint64_t first,
 	  uint64_t bits, uint32_t mode)
@@ -87,77 +80,16 @@ emit_each(uint8_t *base, uint64_t *pos, uint64_t *prev, uint64_t first,
 	*prev = last;
 }
 
-static void emit_relative(uint8_t *base, uint64_t *pos, uint64_t *prev,
-			  uint64_t first, uint64_t bits)
+void cm_emit_relative_scalar(uint8_t *base, uint64_t *pos, uint64_t *prev,
+			     uint64_t first, uint64_t bits)
 {
 	emit_each(base, pos, prev, first, bits, CM_RELATIVE_OFFSET);
 }
 
-static void emit_absolute(uint8_t *base, uint64_t *pos, uint64_t *prev,
-			  uint64_t first, uint64_t bits)
+void cm_emit_absolute_scalar(uint8_t *base, uint64_t *pos, uint64_t *prev,
+			     uint64_t first, uint64_t bits)
 {
 	emit_each(base, pos, prev, first, bits, CM_ABSOLUTE_OFFSET);
-}
-
-/* Bit positions 0-63 as bytes: compressed by a bitmap word, the positions
- * of its set bits in order. */
-static const uint8_t bit_positions[64] = {
-	0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19,
-	20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37,
-	38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55,
-	56, 57, 58, 59, 60, 61, 62, 63,
-};
-
-#define VBMI2 "avx512f,avx512bw,avx512vbmi2"
-
-/* The first entry the scalar way; the gaps inside the word (1 to 63 words,
- * one byte each) as differences of the set bits' compressed positions. */
-__attribute__((target(VBMI2)))
-static void emit_relative_vbmi2(uint8_t *base, uint64_t *pos, uint64_t *prev,
-				uint64_t first, uint64_t bits)
-{
-	const __m512i at = _mm512_loadu_si512(bit_positions);
-	uint64_t high = 63 - (uint64_t)__builtin_clzll(bits);
-	uint64_t rest = bits & (bits - 1);
-
-	*pos += cm_table_encode(CM_RELATIVE_OFFSET, first + (uint64_t)
-				__builtin_ctzll(bits) * 8, *prev, base + *pos);
-	if (rest) {
-		__m512i next = _mm512_maskz_compress_epi8(rest, at);
-		__m512i before = _mm512_maskz_compress_epi8(
-			bits & ~(1ULL << high), at);
-		uint64_t n = (uint64_t)__builtin_popcountll(rest);
-
-		_mm512_mask_storeu_epi8(base + *pos, ~0ULL >> (64 - n),
-					_mm512_sub_epi8(next, before));
-		*pos += n;
-	}
-	*prev = first + high * 8;
-}
-
-/* Eight slot offsets at a time from the compressed positions. */
-__attribute__((target(VBMI2)))
-static void emit_absolute_vbmi2(uint8_t *base, uint64_t *pos, uint64_t *prev,
-				uint64_t first, uint64_t bits)
-{
-	_Alignas(64) uint8_t at[64];
-	const __m512i from = _mm512_set1_epi64((long long)first);
-	uint64_t n = (uint64_t)__builtin_popcountll(bits);
-
-	_mm512_store_si512(at, _mm512_maskz_compress_epi8(
-				       bits,
-				       _mm512_loadu_si512(bit_positions)));
-	for (uint64_t k = 0; k < n; k += 8) {
-		uint64_t left = n - k < 8 ? n - k : 8;
-		__m512i slot = _mm512_add_epi64(from, _mm512_slli_epi64(
-			_mm512_cvtepu8_epi64(_mm_loadl_epi64(
-				(const __m128i *)(at + k))), 3));
-
-		_mm512_mask_storeu_epi64(base + *pos + 8 * k,
-					 (__mmask8)(0xff >> (8 - left)), slot);
-	}
-	*pos += 8 * n;
-	*prev = first + (63 - (uint64_t)__builtin_clzll(bits)) * 8;
 }
 
 /* Append the table entries of the slots listed (bit i: the word at
@@ -167,10 +99,8 @@ static int emit(struct sealer *s, uint64_t off, uint64_t end,
 {
 	const bool relative = s->mode == CM_RELATIVE_OFFSET;
 	const uint64_t most = relative ? CM_VLQ_REL_MAX_BYTES : 8;
-	const bool vbmi2 = cm_cpu_has_vbmi2();
-	emit_word_fn *const emit_word = relative
-		? (vbmi2 ? emit_relative_vbmi2 : emit_relative)
-		: (vbmi2 ? emit_absolute_vbmi2 : emit_absolute);
+	cm_emit_fn *const emit_word = relative
+		? cm_kernels()->emit_relative : cm_kernels()->emit_absolute;
 	uint8_t *base = s->mem->base;
 
 	for (uint64_t w = 0; w * 512 < end - off; w++) {

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Relocation table decoding: a checked cursor, and the public iterator. */
 #include <errno.h>
-#include <immintrin.h>
 
 #include "cma-private.h"
+#include "cpu.h"
 
 void cm_table_start(struct cm_table_cursor *c, const uint8_t *blob,
 		    const struct cm_header *h)
@@ -200,60 +200,25 @@ ssize_t cm_table_next(struct cm_table_cursor *c, uint64_t *slots, size_t max,
 }
 
 /*
- * A chunk's slot bits, the two words at `at` held in registers while the
- * slots stay there: a store per slot would wait on the one before.
- */
-struct bit_sink {
-	uint64_t *words;
-	uint64_t at, lo, hi;
-};
-
-/* Set the bits of `mask` shifted to start at bit `word` (mask < 2^64). */
-static inline void sink_put(struct bit_sink *k, uint64_t word, uint64_t mask)
-{
-	uint64_t w = word / 64, sh = word % 64;
-
-	if (w != k->at) {
-		k->words[k->at] |= k->lo;
-		if (w == k->at + 1) {
-			k->lo = k->hi;
-		} else {
-			k->words[k->at + 1] |= k->hi;
-			k->lo = 0;
-		}
-		k->hi = 0;
-		k->at = w;
-	}
-	k->lo |= mask << sh;
-	k->hi |= (mask >> 1) >> (63 - sh);	/* no shift by 64 */
-}
-
-static inline void sink_flush(struct bit_sink *k)
-{
-	k->words[k->at] |= k->lo;
-	k->words[k->at + 1] |= k->hi;
-}
-
-/*
  * Eight copies of an eight-slot `mask` spanning `words` (its top bit),
  * one after the other from the word `at`. When `words` divides 64 the
  * copies tile whole bitmap words: two puts for a list of 16-byte nodes
  * instead of eight. (The pattern starts one word on: bit 0 of a mask is
  * never set, its top bit always is.)
  */
-static inline void put_eight_times(struct bit_sink *k, uint64_t at,
+static inline void put_eight_times(struct cm_bit_sink *k, uint64_t at,
 				   uint64_t mask, uint64_t words)
 {
 	if (words == 8 || words == 16 || words == 32) {
 		uint64_t tile = (mask >> 1) * (~0ULL / ((1ULL << words) - 1));
 
 		for (uint64_t i = 0; i < words / 8; i++)
-			sink_put(k, at + 1 + 64 * i, tile);
+			cm_sink_put(k, at + 1 + 64 * i, tile);
 		return;
 	}
 #pragma GCC unroll 8
 	for (uint64_t i = 0; i < 8; i++)
-		sink_put(k, at + i * words, mask);
+		cm_sink_put(k, at + i * words, mask);
 }
 
 /* Bit k set for k = d, 2d, ... 8d: eight equal deltas of d words. */
@@ -262,15 +227,19 @@ static const uint64_t equal_deltas[8] = {
 	0x1041041041040, 0x102040810204080,
 };
 
-/* Are the 64 bytes at p the 8 bytes x eight times over? */
-static inline bool eight_times(const uint8_t *p, uint64_t x)
+uint64_t cm_repeats_scalar(const uint8_t *p, uint64_t x, uint64_t most)
 {
-	__m128i want = _mm_set1_epi64x((long long)x), same = _mm_set1_epi8(-1);
+	uint64_t n = 0;
 
-	for (int i = 0; i < 4; i++)
-		same = _mm_and_si128(same, _mm_cmpeq_epi8(want,
-			_mm_loadu_si128((const __m128i *)(p + 16 * i))));
-	return _mm_movemask_epi8(same) == 0xffff;
+	for (; n < most; n++, p += 64) {
+		uint64_t diff = 0;
+
+		for (int i = 0; i < 8; i++)
+			diff |= cm_load64(p + 8 * i) ^ x;
+		if (diff)
+			break;
+	}
+	return n;
 }
 
 /*
@@ -300,74 +269,43 @@ static inline uint64_t eight_bits(uint64_t x, uint64_t *words)
 }
 
 /*
- * Absolute entries eight at a time with AVX-512: aligned, ascending, from
- * `off` on and below `bound`, or it stops. Sixteen slots within 64 words
- * of the first (dense data) go as one mask, OR-ed across two vectors;
- * others eight or one at a time. @return the entries taken.
+ * Absolute entries eight at a time: aligned, ascending, below the bound
+ * and at most 63 words after the first, one mask.
  */
-__attribute__((target("avx512f")))
-static uint64_t absolute_eights_avx512(const uint8_t *t, uint64_t pos,
-				       uint64_t prev, uint64_t todo,
-				       uint64_t off, uint64_t bound,
-				       struct bit_sink *sink)
+uint64_t cm_absolute_scalar(const uint8_t *t, uint64_t pos, uint64_t prev,
+			    uint64_t todo, uint64_t off, uint64_t bound,
+			    struct cm_bit_sink *sink)
 {
-	const __m512i seven = _mm512_set1_epi64(7), one = _mm512_set1_epi64(1);
-	const __m512i top = _mm512_set1_epi64((long long)bound);
-	const __m512i from = _mm512_set1_epi64((long long)off);
-	const __m512i words = _mm512_set1_epi64(64);
-	__m512i before = _mm512_set1_epi64((long long)prev);
-	struct bit_sink k = *sink;	/* in registers, not via a pointer */
+	struct cm_bit_sink k = *sink;	/* in registers, not via a pointer */
 	uint64_t done = 0;
 
-	while (done + 8 <= todo) {
-		bool two = done + 16 <= todo;
-		__m512i v = _mm512_loadu_si512(t + pos);
-		__m512i u = two ? _mm512_loadu_si512(t + pos + 64) : v;
-		__m512i first = _mm512_broadcastq_epi64(
-			_mm512_castsi512_si128(v));
-		__m512i wv = _mm512_srli_epi64(_mm512_sub_epi64(v, first), 3);
-		__m512i wu = _mm512_srli_epi64(_mm512_sub_epi64(u, first), 3);
-		uint64_t at = (uint64_t)_mm_cvtsi128_si64(
-			_mm512_castsi512_si128(v));
+	for (; done + 8 <= todo; done += 8, pos += 64) {
+		uint64_t s8[8], odd = 0, order = 0, mask = 0;
 
-		if (_mm512_test_epi64_mask(v, seven)
-		    | _mm512_cmple_epu64_mask(v, _mm512_alignr_epi64(
-						     v, before, 7))
-		    | _mm512_cmpge_epu64_mask(v, top) || at < off)
+#pragma GCC unroll 8
+		for (int i = 0; i < 8; i++) {
+			s8[i] = cm_load64(t + pos + 8 * i);
+			odd |= s8[i];
+			order |= s8[i] <= (i ? s8[i - 1] : prev);
+		}
+		if ((odd & 7) || order || s8[7] >= bound || s8[0] < off
+		    || s8[7] - s8[0] > 63 * 8)
 			break;
-		if (two && !(_mm512_test_epi64_mask(u, seven)
-			     | _mm512_cmple_epu64_mask(u, _mm512_alignr_epi64(
-							       u, v, 7))
-			     | _mm512_cmpge_epu64_mask(u, top)
-			     | _mm512_cmpge_epu64_mask(wu, words))) {
-			sink_put(&k, (at - off) / 8,
-				 (uint64_t)_mm512_reduce_or_epi64(
-					 _mm512_or_si512(
-						 _mm512_sllv_epi64(one, wv),
-						 _mm512_sllv_epi64(one, wu))));
-			before = u;
-			done += 16;
-			pos += 128;
-			continue;
-		}
-		if (!_mm512_cmpge_epu64_mask(wv, words)) {
-			sink_put(&k, (at - off) / 8,
-				 (uint64_t)_mm512_reduce_or_epi64(
-					 _mm512_sllv_epi64(one, wv)));
-		} else {	/* sparse: a slot at a time */
-			_Alignas(64) uint64_t slot[8];
-
-			_mm512_store_si512(slot, _mm512_srli_epi64(
-				_mm512_sub_epi64(v, from), 3));
-			for (int i = 0; i < 8; i++)
-				sink_put(&k, slot[i], 1);
-		}
-		before = v;
-		done += 8;
-		pos += 64;
+#pragma GCC unroll 8
+		for (int i = 0; i < 8; i++)
+			mask |= 1ULL << ((s8[i] - s8[0]) / 8);
+		cm_sink_put(&k, (s8[0] - off) / 8, mask);
+		prev = s8[7];
 	}
 	*sink = k;
 	return done;
+}
+
+static inline uint64_t min3(uint64_t a, uint64_t b, uint64_t c)
+{
+	uint64_t ab = a < b ? a : b;
+
+	return ab < c ? ab : c;
 }
 
 ssize_t cm_table_bits(struct cm_table_cursor *c, uint64_t *bits, uint64_t off,
@@ -379,8 +317,8 @@ ssize_t cm_table_bits(struct cm_table_cursor *c, uint64_t *bits, uint64_t off,
 	const uint64_t bound = c->h->data_end - 7 < limit ? c->h->data_end - 7
 							  : limit;
 	const bool relative = c->h->mode == CM_RELATIVE_OFFSET;
-	const bool avx512 = !relative && cm_kernel_in_use() == CM_KERNEL_AVX512;
-	struct bit_sink k = { .words = bits };
+	const struct cm_kernels *cpu = cm_kernels();
+	struct cm_bit_sink k = { .words = bits };
 
 	while (c->index < count) {
 		/* Locals, not the cursor: the bit stores cannot alias them. */
@@ -396,23 +334,26 @@ ssize_t cm_table_bits(struct cm_table_cursor *c, uint64_t *bits, uint64_t off,
 				/* The same eight deltas eight times over
 				 * (records of one layout allocated in order):
 				 * 64 entries. */
+				uint64_t n = 0;
+
 				if (index + 64 <= count && pos + 64 <= end
-				    && prev + words * 64 < bound
-				    && eight_times(t + pos, x)) {
-					do {
+				    && prev + words * 64 < bound)
+					n = cpu->repeats(t + pos, x, min3(
+						(count - index) / 64,
+						(end - pos) / 64, (bound - 1
+						- prev) / (words * 64)));
+				if (n) {
+					for (uint64_t i = 0; i < n; i++) {
 						put_eight_times(&k,
 							(prev - off) / 8,
 							mask, words);
-						pos += 64;
-						index += 64;
 						prev += words * 64;
-					} while (index + 64 <= count
-						 && pos + 64 <= end
-						 && prev + words * 64 < bound
-						 && eight_times(t + pos, x));
+					}
+					pos += 64 * n;
+					index += 64 * n;
 					continue;
 				}
-				sink_put(&k, (prev - off) / 8, mask);
+				cm_sink_put(&k, (prev - off) / 8, mask);
 				s = prev + words * 8;
 			} else {
 				if (!eight_short_deltas(x))
@@ -422,16 +363,16 @@ ssize_t cm_table_bits(struct cm_table_cursor *c, uint64_t *bits, uint64_t off,
 					break;
 #pragma GCC unroll 8
 				for (int i = 0; i < 8; i++)
-					sink_put(&k, (s8[i] - off) / 8, 1);
+					cm_sink_put(&k, (s8[i] - off) / 8, 1);
 			}
 			pos += 8;
 			index += 8;
 			prev = s;
 		}
-		if (!relative && index > 0 && avx512) {
-			uint64_t n = absolute_eights_avx512(t, pos, prev,
-							    count - index,
-							    off, bound, &k);
+		if (!relative && index > 0 && index + 8 <= count) {
+			uint64_t n = cpu->absolute_bits(t, pos, prev,
+							count - index, off,
+							bound, &k);
 
 			if (n) {
 				pos += 8 * n;
@@ -439,33 +380,11 @@ ssize_t cm_table_bits(struct cm_table_cursor *c, uint64_t *bits, uint64_t off,
 				prev = cm_load64(t + pos - 8);
 			}
 		}
-		while (!relative && index > 0 && index + 8 <= count) {
-			uint64_t s8[8], odd = 0, order = 0, mask = 0;
-
-#pragma GCC unroll 8
-			for (int i = 0; i < 8; i++) {
-				s8[i] = cm_load64(t + pos + 8 * i);
-				odd |= s8[i];
-				order |= s8[i] <= (i ? s8[i - 1] : prev);
-			}
-			/* Aligned, ascending, below the bound and at most 63
-			 * words after the first: one mask. */
-			if ((odd & 7) || order || s8[7] >= bound
-			    || s8[0] < off || s8[7] - s8[0] > 63 * 8)
-				break;
-#pragma GCC unroll 8
-			for (int i = 0; i < 8; i++)
-				mask |= 1ULL << ((s8[i] - s8[0]) / 8);
-			sink_put(&k, (s8[0] - off) / 8, mask);
-			pos += 64;
-			index += 8;
-			prev = s8[7];
-		}
 		while (!relative && index > 0 && index < count) {
 			s = cm_load64(t + pos);
 			if (s % 8 || s <= prev || s >= bound)
 				break;
-			sink_put(&k, (s - off) / 8, 1);
+			cm_sink_put(&k, (s - off) / 8, 1);
 			pos += 8;
 			index++;
 			prev = s;
@@ -477,22 +396,47 @@ ssize_t cm_table_bits(struct cm_table_cursor *c, uint64_t *bits, uint64_t off,
 			break;
 		/* One entry the careful way. */
 		if (peek_entry(c, &s, &used, err)) {
-			sink_flush(&k);
+			cm_sink_flush(&k);
 			return -1;
 		}
 		if (s >= limit)
 			break;
-		sink_put(&k, (s - off) / 8, 1);
+		cm_sink_put(&k, (s - off) / 8, 1);
 		c->prev = s;
 		c->pos += used;
 		c->index++;
 	}
-	sink_flush(&k);
+	cm_sink_flush(&k);
 	return (ssize_t)(c->index - first);
+}
+
+uint64_t cm_skip_scalar(const uint8_t *p, uint64_t most, uint64_t *prev,
+			uint64_t target)
+{
+	const uint64_t low = 0x00ff00ff00ff00ffULL;
+	uint64_t n = 0;
+
+	for (; n < most; n++, p += 64) {
+		/* Four 16-bit sums of byte pairs, 8 x 510 at most each. */
+		uint64_t any = 0, pairs = 0, units;
+
+		for (int i = 0; i < 8; i++) {
+			uint64_t w = cm_load64(p + 8 * i);
+
+			any |= w;
+			pairs += (w & low) + (w >> 8 & low);
+		}
+		units = pairs * 0x0001000100010001ULL >> 48;
+		if (any & 0x8080808080808080ULL || *prev + units * 8 >= target)
+			break;
+		*prev += units * 8;
+	}
+	return n;
 }
 
 int cm_table_seek(struct cm_table_cursor *c, uint64_t target)
 {
+	cm_skip_fn *const skip_deltas = cm_kernels()->skip_deltas;
 	const uint8_t *t = c->blob;
 	const uint64_t count = c->h->pointer_count;
 	uint64_t pos = c->pos, prev = c->prev, index = c->index;
@@ -504,24 +448,16 @@ int cm_table_seek(struct cm_table_cursor *c, uint64_t target)
 
 		/* 64 one-byte deltas at a time, summed, while below target. */
 		if (index + 64 <= count && pos + 64 <= c->end) {
-			__m128i sum = _mm_setzero_si128(), high = sum;
+			uint64_t most = (count - index) / 64;
+			uint64_t n;
 
-			for (int i = 0; i < 4; i++) {
-				__m128i x = _mm_loadu_si128(
-					(const __m128i *)(t + pos + 16 * i));
+			if ((c->end - pos) / 64 < most)
+				most = (c->end - pos) / 64;
+			n = skip_deltas(t + pos, most, &prev, target);
 
-				high = _mm_or_si128(high, x);
-				sum = _mm_add_epi64(sum, _mm_sad_epu8(
-						x, _mm_setzero_si128()));
-			}
-			units = (uint64_t)_mm_cvtsi128_si64(sum)
-				+ (uint64_t)_mm_cvtsi128_si64(
-					_mm_unpackhi_epi64(sum, sum));
-			if (!_mm_movemask_epi8(high)
-			    && prev + units * 8 < target) {
-				prev += units * 8;
-				pos += 64;
-				index += 64;
+			if (n) {
+				pos += 64 * n;
+				index += 64 * n;
 				continue;
 			}
 		}

@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <xxhash.h>
 #include "../lib/cma-private.h"
+#include "../lib/cpu.h"
 
 #define N(a) (sizeof(a) / sizeof *(a))
 
@@ -23,25 +24,27 @@
 
 /* ---- kernels ---- */
 
-#define KERNELS 3
+/* The CPU levels (cpu.h), as cm_cpu_select() names them. */
+#define KERNELS CM_CPU_LEVELS
 static const char *const kernel_name[KERNELS] = {
-	"scalar", "AVX2", "AVX-512",
+	"scalar", "sse2", "avx2", "avx512",
 };
 
-/* Take kernel k for this test; false when the CPU lacks it (the test then
- * has nothing to run). */
+/* Take level k's kernels for this test, as CMA_CPU would; false when the
+ * CPU lacks them (the test then has nothing to run). */
 static bool use_kernel(int k)
 {
-	if (cm_hash_force_kernel(k) == 0)
+	if (cm_cpu_select(kernel_name[k]) == 0)
 		return true;
-	ck_assert_msg(k != CM_KERNEL_SCALAR, "the scalar kernel refused");
+	ck_assert_msg(k != CM_CPU_SCALAR, "the scalar kernels refused");
+	ck_assert_int_eq(errno, ENOTSUP);
 	return false;
 }
 
-/* Every test leaves the CPU's own choice behind it. */
+/* Every test leaves the test setup's level (CMA_CPU) behind it. */
 static void restore_kernel(void)
 {
-	cm_hash_force_kernel(-1);
+	ck_assert_int_eq(cm_cpu_select(getenv("CMA_CPU")), 0);
 }
 
 /* ---- data ---- */
@@ -173,20 +176,61 @@ START_TEST(raw_random_pieces_digest_any_time)
 }
 END_TEST
 
-START_TEST(force_kernel_follows_cpu)
+START_TEST(levels_follow_cpu)
 {
-	bool avx2, avx512;
+	/* What the CPU has, asked of it directly. */
+	bool has[KERNELS] = { true, CM_CPU_X86, false, false };
+	int best = CM_CPU_SCALAR;
 
+#if CM_CPU_X86
 	__builtin_cpu_init();
-	avx2 = __builtin_cpu_supports("avx2");
-	avx512 = __builtin_cpu_supports("avx512f");
-	ck_assert_int_eq(cm_hash_force_kernel(CM_KERNEL_SCALAR), 0);
-	if (avx2)
-		ck_assert_int_eq(cm_hash_force_kernel(CM_KERNEL_AVX2), 0);
+	has[CM_CPU_AVX2] = __builtin_cpu_supports("avx2");
+	has[CM_CPU_AVX512] = __builtin_cpu_supports("avx512f");
+#endif
 	/* Available exactly when the CPU has it: never silently skipped. */
-	ck_assert_int_eq(cm_hash_force_kernel(CM_KERNEL_AVX512),
-			 avx512 ? 0 : -1);
-	ck_assert_int_eq(cm_hash_force_kernel(-1), 0);
+	for (int k = 0; k < KERNELS; k++) {
+		errno = 0;
+		ck_assert_int_eq(cm_cpu_select(kernel_name[k]),
+				 has[k] ? 0 : -1);
+		ck_assert_str_eq(cm_cpu_level(),
+				 kernel_name[has[k] ? k : best]);
+		ck_assert_int_eq(errno, has[k] ? 0 : ENOTSUP);
+		if (has[k])
+			best = k;
+	}
+	/* No level: refused, the level in use kept. */
+	ck_assert_int_eq(cm_cpu_select(kernel_name[CM_CPU_SCALAR]), 0);
+	ck_assert_int_eq(cm_cpu_select("AVX2"), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_int_eq(cm_cpu_select("neon"), -1);
+	ck_assert_str_eq(cm_cpu_level(), "scalar");
+	ck_assert_int_eq(cm_cpu_select("auto"), 0);
+	ck_assert_str_eq(cm_cpu_level(), kernel_name[best]);
+	ck_assert_int_eq(cm_cpu_select(kernel_name[CM_CPU_SCALAR]), 0);
+	ck_assert_int_eq(cm_cpu_select(NULL), 0);
+	ck_assert_str_eq(cm_cpu_level(), kernel_name[best]);
+}
+END_TEST
+
+/* What the library makes of CMA_CPU: an unusable value is the best level. */
+START_TEST(environment_falls_back_to_best)
+{
+	ck_assert_int_eq(cm_cpu_level_for(NULL, CM_CPU_AVX2), CM_CPU_AVX2);
+	ck_assert_int_eq(cm_cpu_level_for("", CM_CPU_AVX2), CM_CPU_AVX2);
+	ck_assert_int_eq(cm_cpu_level_for("auto", CM_CPU_AVX2), CM_CPU_AVX2);
+	ck_assert_int_eq(cm_cpu_level_for("scalar", CM_CPU_AVX2),
+			 CM_CPU_SCALAR);
+	ck_assert_int_eq(cm_cpu_level_for("sse2", CM_CPU_AVX512),
+			 CM_CPU_SSE2);
+	ck_assert_int_eq(cm_cpu_level_for("avx2", CM_CPU_AVX2), CM_CPU_AVX2);
+	ck_assert_int_eq(cm_cpu_level_for("avx512", CM_CPU_AVX2),
+			 CM_CPU_AVX2);
+	ck_assert_int_eq(cm_cpu_level_for("avx2", CM_CPU_SCALAR),
+			 CM_CPU_SCALAR);
+	ck_assert_int_eq(cm_cpu_level_for("AVX512", CM_CPU_AVX512),
+			 CM_CPU_AVX512);
+	ck_assert_int_eq(cm_cpu_level_for("scalar ", CM_CPU_AVX512),
+			 CM_CPU_AVX512);
 }
 END_TEST
 
@@ -966,11 +1010,14 @@ END_TEST
  */
 START_TEST(table_seek_finds_first_entry_at_or_past)
 {
+	const int kernel = _i / GAPS, g = _i % GAPS;
 	struct sealed b;
-	uint64_t rng = 4242 + (uint64_t)_i;
+	uint64_t rng = 4242 + (uint64_t)g;
 
-	seal_pattern(&b, _i, _i == G_BIG ? 120000 : 40000,
-		     CM_RELATIVE_OFFSET, 500 + (uint64_t)_i);
+	if (!use_kernel(kernel))
+		return;
+	seal_pattern(&b, g, g == G_BIG ? 120000 : 40000,
+		     CM_RELATIVE_OFFSET, 500 + (uint64_t)g);
 	for (int chained = 0; chained < 2; chained++) {
 		struct cm_table_cursor c;
 		uint64_t target = b.h.header_size;
@@ -1001,11 +1048,11 @@ START_TEST(table_seek_finds_first_entry_at_or_past)
 				want++;
 			ck_assert_int_eq(cm_table_seek(&c, target), 0);
 			expect(c.index == want, "%s, target 0x%llx: at entry "
-			       "%llu, want %zu", gap_name[_i],
+			       "%llu, want %zu", gap_name[g],
 			       (unsigned long long)target,
 			       (unsigned long long)c.index, want);
 			expect(c.prev == (want ? b.slots[want - 1] : 0),
-			       "%s: prev", gap_name[_i]);
+			       "%s: prev", gap_name[g]);
 			fresh = c;
 			if (want < b.count) {
 				ck_assert_int_eq(cm_table_next(&fresh, &next,
@@ -1529,7 +1576,8 @@ static Suite *checksum_suite(void)
 	TCase *tc = tcase_create("kernels");
 
 	tcase_add_checked_fixture(tc, NULL, restore_kernel);
-	tcase_add_test(tc, force_kernel_follows_cpu);
+	tcase_add_test(tc, levels_follow_cpu);
+	tcase_add_test(tc, environment_falls_back_to_best);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("raw hash");
@@ -1551,7 +1599,7 @@ static Suite *checksum_suite(void)
 	tc = tcase_create("table bits");
 	tcase_add_checked_fixture(tc, NULL, restore_kernel);
 	tcase_add_loop_test(tc, table_seek_finds_first_entry_at_or_past, 0,
-			    GAPS);
+			    KERNELS * GAPS);
 	tcase_add_loop_test(tc, table_bits_agree_on_patterns, 0,
 			    KERNELS * GAPS * 2);
 	tcase_add_loop_test(tc, table_bits_agree_on_defects, 0,

@@ -5,13 +5,16 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "cpu-setup.h"
 #include "test-util.h"
 
 int cm_test_run(Suite *s)
 {
-	SRunner *sr = srunner_create(s);
+	SRunner *sr;
 	int failed;
 
+	cm_test_cpu_setup();
+	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

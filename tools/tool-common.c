@@ -50,12 +50,30 @@ static void check_stdout_at_exit(void)
 	}
 }
 
+/* CMA_CPU, which the library would ignore when unusable, refused here. */
+static void check_cpu_level(void)
+{
+	const char *level = getenv("CMA_CPU");
+
+	if (!level || !cm_cpu_select(level))
+		return;
+	if (errno == ENOTSUP)
+		fprintf(stderr, "%s: CMA_CPU=%s: this CPU or build lacks that "
+			"level (the best here is %s)\n", tool_prog, level,
+			cm_cpu_level());
+	else
+		fprintf(stderr, "%s: CMA_CPU=%s: not a level (auto, scalar, "
+			"sse2, avx2 or avx512)\n", tool_prog, level);
+	exit(TOOL_USAGE);
+}
+
 void tool_init(const char *prog)
 {
 	struct sigaction sa;
 
 	tool_prog = prog;
 	argp_err_exit_status = TOOL_USAGE;
+	check_cpu_level();
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_sigbus;
 	sigemptyset(&sa.sa_mask);

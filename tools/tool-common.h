@@ -42,7 +42,8 @@ struct tool_input {
 
 /*
  * Set up the program: its name, argp's usage status, a SIGBUS handler (a
- * mapped file truncated under us is an I/O error, not a crash).
+ * mapped file truncated under us is an I/O error, not a crash), the CPU
+ * level CMA_CPU names (one the library cannot use exits with status 2).
  */
 void tool_init(const char *prog);
 

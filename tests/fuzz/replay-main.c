@@ -8,6 +8,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "../cpu-setup.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static int run_file(const char *path, size_t *count)
@@ -95,6 +97,7 @@ int main(int argc, char **argv)
 	size_t count = 0;
 	int rc = 0;
 
+	cm_test_cpu_setup();
 	for (int i = 1; i < argc; i++) {
 		struct stat st;
 

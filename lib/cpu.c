@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: MIT */
+/* The CPU probed once: the kernels of its best level, or of CMA_CPU's. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cma-private.h"
+#include "cpu.h"
+
+static const struct cm_kernels scalar = {
+	CM_CPU_SCALAR, "scalar", cm_stripes_scalar, cm_fold_scalar,
+	cm_repeats_scalar, cm_skip_scalar, cm_absolute_scalar,
+	cm_emit_relative_scalar, cm_emit_absolute_scalar,
+};
+
+#if CM_CPU_X86
+static const struct cm_kernels sse2 = {
+	CM_CPU_SSE2, "sse2", cm_stripes_scalar, cm_fold_scalar,
+	cm_repeats_sse2, cm_skip_sse2, cm_absolute_scalar,
+	cm_emit_relative_scalar, cm_emit_absolute_scalar,
+};
+
+static const struct cm_kernels avx2 = {
+	CM_CPU_AVX2, "avx2", cm_stripes_avx2, cm_fold_avx2,
+	cm_repeats_sse2, cm_skip_sse2, cm_absolute_scalar,
+	cm_emit_relative_scalar, cm_emit_absolute_scalar,
+};
+
+static const struct cm_kernels avx512 = {
+	CM_CPU_AVX512, "avx512", cm_stripes_avx512, cm_fold_avx512,
+	cm_repeats_sse2, cm_skip_sse2, cm_absolute_avx512,
+	cm_emit_relative_scalar, cm_emit_absolute_scalar,
+};
+
+/* The same where the CPU also has AVX512-BW and VBMI2 (byte compress). */
+static const struct cm_kernels avx512_vbmi2 = {
+	CM_CPU_AVX512, "avx512", cm_stripes_avx512, cm_fold_avx512,
+	cm_repeats_sse2, cm_skip_sse2, cm_absolute_avx512,
+	cm_emit_relative_vbmi2, cm_emit_absolute_vbmi2,
+};
+#endif
+
+/* Each level's table on this CPU; NULL above its best. */
+static const struct cm_kernels *levels[CM_CPU_LEVELS] = { &scalar };
+static const char *const level_names[CM_CPU_LEVELS] = {
+	"scalar", "sse2", "avx2", "avx512",
+};
+static enum cm_cpu_level best;
+static const struct cm_kernels *in_use = &scalar;
+static pthread_once_t probed = PTHREAD_ONCE_INIT;
+
+static void probe(void)
+{
+#if CM_CPU_X86
+	__builtin_cpu_init();
+	levels[best = CM_CPU_SSE2] = &sse2;	/* in every x86-64 */
+	if (__builtin_cpu_supports("avx2"))
+		levels[best = CM_CPU_AVX2] = &avx2;
+	if (__builtin_cpu_supports("avx512f"))
+		levels[best = CM_CPU_AVX512] =
+			__builtin_cpu_supports("avx512bw")
+			&& __builtin_cpu_supports("avx512vbmi2")
+			? &avx512_vbmi2 : &avx512;
+#endif
+	in_use = levels[cm_cpu_level_for(getenv("CMA_CPU"), best)];
+}
+
+/* A level's number, CM_CPU_LEVELS for "auto" (or none), -1 if unknown. */
+static int parse_level(const char *value)
+{
+	if (!value || !*value || !strcmp(value, "auto"))
+		return CM_CPU_LEVELS;
+	for (int i = 0; i < CM_CPU_LEVELS; i++)
+		if (!strcmp(value, level_names[i]))
+			return i;
+	return -1;
+}
+
+enum cm_cpu_level cm_cpu_level_for(const char *value, enum cm_cpu_level best)
+{
+	int level = parse_level(value);
+
+	return level < 0 || level > (int)best ? best
+					      : (enum cm_cpu_level)level;
+}
+
+const struct cm_kernels *cm_kernels(void)
+{
+	pthread_once(&probed, probe);
+	return __atomic_load_n(&in_use, __ATOMIC_ACQUIRE);
+}
+
+CM_API const char *cm_cpu_level(void)
+{
+	return cm_kernels()->name;
+}
+
+CM_API int cm_cpu_select(const char *level)
+{
+	int want = parse_level(level);
+
+	pthread_once(&probed, probe);
+	if (want < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (want == CM_CPU_LEVELS)
+		want = best;
+	if (!levels[want]) {
+		errno = ENOTSUP;
+		return -1;
+	}
+	__atomic_store_n(&in_use, levels[want], __ATOMIC_RELEASE);
+	return 0;
+}

@@ -28,6 +28,24 @@ extern "C" {
 #define CM_VERSION_MAJOR 1	/* blob format major version written */
 #define CM_VERSION_MINOR 0	/* blob format minor version written */
 
+/*
+ * The library's own version, not the blob format's (above): the macros give
+ * the version of this header, cm_version() the version of the library
+ * running. Programs built against one major version run with any later
+ * release of the same major version (doc/abi.md).
+ */
+#define CM_LIB_VERSION_MAJOR	1
+#define CM_LIB_VERSION_MINOR	0
+#define CM_LIB_VERSION_PATCH	0
+#define CM_LIB_VERSION_STRING	"1.0.0"
+/* One number to compare: 10000 major + 100 minor + patch (10000: 1.0.0). */
+#define CM_LIB_VERSION_NUMBER	(CM_LIB_VERSION_MAJOR * 10000 + \
+				 CM_LIB_VERSION_MINOR * 100 + \
+				 CM_LIB_VERSION_PATCH)
+
+/* @return the running library's version, "1.0.0"; never NULL. */
+const char *cm_version(void);
+
 /* ------------------------------------------------------------------ */
 /* Flags                                                               */
 /* ------------------------------------------------------------------ */
@@ -43,7 +61,7 @@ extern "C" {
 
 /* cm_delete() flags. */
 #define CM_ERASE	0x00	/* unmap the arena; the backing object keeps the blob */
-#define CM_EREASE	CM_ERASE	/* the seed's spelling */
+#define CM_EREASE	CM_ERASE	/* the original cma's spelling */
 #define CM_PRESERVE	0x01	/* free only the bookkeeping; the mapping stays */
 
 /* cm_do_alloc() flags. */
@@ -392,10 +410,11 @@ int cm_convert(const void *blob, size_t len, int mode, uint64_t base,
 	       int flags, cm_write_fn write, void *ctx, struct cm_error *err);
 
 /*
- * Import a blob written by the seed's original code (its layout: the seed's
- * LEGACY-FORMAT.md) as a v1 blob in `mode` (0: the legacy blob's own mode),
- * recorded base `base` (UINT64_MAX: the legacy base less 120, so every
- * pointer value stays as it was; 0 when that is impossible). Legacy offset
+ * Import a pre-1.0 cma blob, written by the original cma
+ * (github.com/Aurel-R/cma; its layout: doc/legacy-format.md), as a v1 blob
+ * in `mode` (0: the legacy blob's own mode), recorded base `base`
+ * (UINT64_MAX: the legacy base less 120, so every pointer value stays as
+ * it was; 0 when that is impossible). Legacy offset
  * o becomes v1 offset o + 120 (the v1 header replaces the root word).
  * Every bound the original never checked is checked. Memory use is constant
  * but for a relative legacy table, whose slots are sorted in a buffer of

@@ -41,6 +41,8 @@ const struct fig_info fig_info[F_COUNT] = {
 	[F_DES_MT_TRUSTED] = { "deserialize_mt_trusted_ns_per_ptr",
 		"cm_deserialize_mt CM_TRUSTED", "ns/ptr", false },
 	[F_CHECK] = { "check_gb_per_s", "cm_check", "GB/s", false },
+	[F_CHECK_SCAN] = { "check_scan_gb_per_s", "cm_check CM_CHECK_POINTERS",
+		"GB/s", false },
 	[F_XXH3_GBPS] = { "xxh3_gb_per_s", "XXH3_64bits_dispatch", "GB/s",
 		true },
 	[F_READ] = { "read_file_ns_per_ptr", "open + read() of the file",
@@ -269,12 +271,13 @@ static int run_check(struct mctx *c, uint64_t *ns)
 {
 	struct cm_error err = { 0 };
 	uint64_t t0 = bench_now_ns();
-	int r = cm_check(c->pristine, c->size, 0, &err);
+	int r = cm_check(c->pristine, c->size, c->flags, &err);
 
 	*ns = bench_now_ns() - t0;
 	if (r) {
 		fprintf(stderr, "cma-bench: %s: cm_check: %s %s\n", c->what,
-			strerror(errno), err.message);
+			r == CM_SCAN_SKIPPED ? "pointer scan skipped"
+					     : strerror(errno), err.message);
 		return -1;
 	}
 	return 0;
@@ -689,6 +692,9 @@ int measure_mode(const struct bench_opts *o, struct wl_result *w, int mi,
 	c.threads = 1;
 	c.flags = 0;
 	measure(&c, &r->fig[F_CHECK], run_check, bytes, true);
+	c.flags = CM_CHECK_POINTERS;
+	measure(&c, &r->fig[F_CHECK_SCAN], run_check, bytes, true);
+	c.flags = 0;
 	measure(&c, &r->fig[F_READ], run_read, ptrs, false);
 	if (light) {
 		measure(&c, &r->fig[F_MMAP_IDEAL], run_mmap_ideal, ptrs,

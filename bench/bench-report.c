@@ -153,6 +153,12 @@ static size_t targets(const struct wl_result *r, size_t n, struct target *t)
 				    w->name, mode_name(mi),
 				    f[F_CHECK].median / f[F_XXH3_GBPS].median,
 				    0.7, true);
+			if ((w == list || w == g) && have(&f[F_CHECK]) &&
+			    have(&f[F_CHECK_SCAN]))
+				add(t, &k, 9, "cm_check: with / without scan",
+				    w->name, mode_name(mi),
+				    f[F_CHECK_SCAN].median / f[F_CHECK].median,
+				    0.75, true);
 			if (w == list && have(&f[F_VERIFY]) &&
 			    have(&f[F_XXH3_GBPS]))
 				add(t, &k, 5, "cma-verify / XXH3 throughput",

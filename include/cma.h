@@ -79,6 +79,7 @@ const char *cm_version(void);
 #define CM_CHECK_EXACT		0x01	/* len must equal the blob length */
 #define CM_CHECK_NO_CHECKSUM	0x02	/* trusted input: skip the checksum */
 #define CM_CHECK_STRICT		0x04	/* object map: refuse dangling pointers */
+#define CM_CHECK_POINTERS	0x08	/* refuse unrecorded pointers (below) */
 #define CM_TRUSTED		CM_CHECK_NO_CHECKSUM
 
 /* cm_open() flags. */
@@ -116,6 +117,7 @@ enum cm_error_code {
 	CM_E_UNSEALED = 19,	/* a live arena, never serialized */
 	CM_E_LEGACY = 20,	/* legacy import: inconsistent legacy blob */
 	CM_E_CONVERT = 21,	/* the conversion asked for is impossible */
+	CM_E_UNRECORDED = 22,	/* a data word points into the data, no slot */
 };
 
 #define CM_ERROR_MESSAGE_MAX 128
@@ -244,12 +246,29 @@ void *cm_serialize(struct cm_attr *mem, void *root, int mode,
 /* ------------------------------------------------------------------ */
 
 /*
+ * The pointer scan (CM_CHECK_POINTERS) catches a pointer stored with '='
+ * instead of cm_ptr_to(): an 8-byte aligned data word that is no slot of
+ * the table but whose value lies in [base + header_size, base + data_end]
+ * is refused with CM_E_UNRECORDED, at the word's offset (doc/format.md).
+ * An integer that happens to equal such an address is refused too; a
+ * pointer into another allocation is not seen. Under a recorded base of
+ * CM_SCAN_MIN_BASE (4 GiB) small integers would look like addresses: the
+ * scan does not run, and cm_check() and cm_check_all() of a blob that is
+ * otherwise valid return CM_SCAN_SKIPPED instead of 0. Blobs written by
+ * cm_serialize() always have a real base.
+ */
+#define CM_SCAN_MIN_BASE	0x100000000ULL
+#define CM_SCAN_SKIPPED		1
+
+/*
  * Validate the blob at `blob` (any alignment) without writing anything.
  * `len` may exceed the blob length (the tail is ignored) unless
  * CM_CHECK_EXACT. Flags: CM_CHECK_EXACT, CM_CHECK_NO_CHECKSUM,
- * CM_CHECK_STRICT.
- * @return 0 when valid; -1 with EBADMSG (a defect, described in *err),
- *	   EINVAL (NULL blob or unknown flag).
+ * CM_CHECK_STRICT, CM_CHECK_POINTERS.
+ * @return 0 when valid; CM_SCAN_SKIPPED when valid but CM_CHECK_POINTERS
+ *	   could not scan (the base is below CM_SCAN_MIN_BASE): test for
+ *	   `< 0`, not for non-zero, to tell a defect; -1 with EBADMSG (a
+ *	   defect, described in *err), EINVAL (NULL blob or unknown flag).
  */
 int cm_check(const void *blob, size_t len, int flags, struct cm_error *err);
 
@@ -257,8 +276,9 @@ int cm_check(const void *blob, size_t len, int flags, struct cm_error *err);
  * As cm_check(), but report every defect found, not only the first: `report`
  * is called once per defect (at most `max_errors`, 0 for no bound) and may
  * return non-zero to stop. Defects that make the rest undecodable stop the
- * walk.
- * @return 0 when valid; -1 with EBADMSG when any defect was reported.
+ * walk. With CM_CHECK_POINTERS every unrecorded pointer is reported.
+ * @return 0 when valid; CM_SCAN_SKIPPED as cm_check(); -1 with EBADMSG
+ *	   when any defect was reported.
  */
 int cm_check_all(const void *blob, size_t len, int flags, size_t max_errors,
 		 int (*report)(void *ctx, const struct cm_error *err),
@@ -278,7 +298,8 @@ void *cm_deserialize(void *blob, size_t len);
 
 /*
  * cm_deserialize() with flags (CM_TRUSTED skips the checksum; structure is
- * always checked) and an optional error report.
+ * always checked; CM_CHECK_STRICT and CM_CHECK_POINTERS as for cm_check(),
+ * the scan not run under CM_SCAN_MIN_BASE) and an optional error report.
  */
 void *cm_deserialize_flags(void *blob, size_t len, int flags,
 			   struct cm_error *err);
@@ -291,8 +312,8 @@ void *cm_deserialize_flags(void *blob, size_t len, int flags,
  * start); checked, each thread also adds up its part's share of the XXH3
  * checksum and the caller combines them (one allocation of 1/16 of the
  * data). A blob with sections, under 1 MiB of data a thread, whose table
- * cannot be read that far, or an allocation that fails: it runs as
- * cm_deserialize_flags() in the caller.
+ * cannot be read that far, an allocation that fails, or CM_CHECK_STRICT or
+ * CM_CHECK_POINTERS: it runs as cm_deserialize_flags() in the caller.
  * @return as cm_deserialize_flags(); EINVAL for a thread count out of range,
  *	   EAGAIN when a thread could not start (nothing changed).
  */

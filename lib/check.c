@@ -46,6 +46,8 @@ struct walk {
 	uint64_t object;	/* the object holding the last slot */
 	struct cm_prefault prefault;	/* writing: pages populated ahead */
 	const uint8_t *types;	/* the type section's payload, if any */
+	bool scanning;		/* CM_CHECK_POINTERS, and the base allows */
+	struct cm_scan scan;
 	uint64_t types_size;
 	struct cm_table_shares shares;
 };
@@ -384,6 +386,39 @@ static bool walk_chunk_slowly(struct walk *w, struct cm_hash *hash,
 	return false;
 }
 
+/* A pointer scan hit: report it; true when the walk must stop. */
+static bool unrecorded(void *ctx, uint64_t offset, uint64_t value)
+{
+	struct walk *w = ctx;
+	struct cm_error e;
+
+	cm_fail_unrecorded(&e, &w->scan, offset, value);
+	return defect(w, &e);
+}
+
+/* Before a chunk is hashed or written: may the scan have a hit there? */
+static bool scan_suspects(const struct walk *w, uint64_t off, uint64_t end,
+			  ssize_t listed)
+{
+	return w->scanning && !cm_scan_clean(&w->scan, w->blob + off, off, end,
+					     (uint64_t)listed);
+}
+
+/* The scan of a chunk that went the general way, every hit reported; the
+ * chunk's bits are decoded again from `at` unless `have_bits`. */
+static bool scan_chunk(struct walk *w, struct cm_table_cursor at,
+		       uint64_t *bits, bool have_bits, uint64_t off,
+		       uint64_t end)
+{
+	/* A table that fails to decode here is refused after the data (its
+	 * defect is met there): without all the slots, no word is judged. */
+	if (!w->scanning
+	    || (!have_bits && cm_table_bits(&at, bits, off, end, NULL) < 0))
+		return false;
+	return cm_scan_bits(&w->scan, w->blob + off, off, end, bits,
+			    unrecorded, w);
+}
+
 /*
  * The data, a chunk at a time: the chunk's table entries become a bitmap,
  * then one pass over its bytes checks, hashes and relocates every slot
@@ -409,9 +444,12 @@ static bool walk_data(struct walk *w, struct cm_hash *hash,
 		struct cm_table_cursor at = c;
 		struct cm_hash *chunk_hash = hash;
 		struct cm_error e;
+		ssize_t listed = -1;
 
+		/* A chunk the pointer scan suspects goes the general way. */
 		if (w->errors == 0 && !w->map.pairs
-		    && cm_table_bits(&c, bits, off, end, &e) >= 0) {
+		    && (listed = cm_table_bits(&c, bits, off, end, &e)) >= 0
+		    && !scan_suspects(w, off, end, listed)) {
 			uint8_t *p = (w->shift ? w->wblob : (uint8_t *)w->blob)
 				     + off;
 
@@ -435,7 +473,8 @@ static bool walk_data(struct walk *w, struct cm_hash *hash,
 		}
 		c = at;
 		if (walk_chunk_slowly(w, chunk_hash, &c, off, end,
-				      relocated_end))
+				      relocated_end)
+		    || scan_chunk(w, at, bits, listed >= 0, off, end))
 			return true;
 		off = end;
 		cm_table_shares_upto(&w->shares, w->blob, c.pos);
@@ -466,6 +505,9 @@ int cm_walk(const uint8_t *blob, uint8_t *wblob, const struct cm_header *h,
 	uint64_t relocated_end = 0;
 	struct cm_hash state, *hash = NULL;
 
+	w.scanning = (flags & CM_CHECK_POINTERS)
+		     && cm_scan_rule(&w.scan, h->base, h->header_size,
+				     h->data_end);
 	if (w.shift)
 		cm_prefault_start(&w.prefault, wblob, h->blob_size);
 	if (!(flags & CM_CHECK_NO_CHECKSUM)) {
@@ -513,7 +555,7 @@ static int read_header(const void *blob, size_t len, int flags,
 		       struct cm_header *h, struct cm_error *err)
 {
 	if (!blob || (flags & ~(CM_CHECK_EXACT | CM_CHECK_NO_CHECKSUM
-				| CM_CHECK_STRICT))) {
+				| CM_CHECK_STRICT | CM_CHECK_POINTERS))) {
 		errno = EINVAL;
 		return -1;
 	}
@@ -527,14 +569,26 @@ static int read_header(const void *blob, size_t len, int flags,
 	return 0;
 }
 
+/* A valid blob's verdict: CM_SCAN_SKIPPED when the scan was asked for but
+ * its base rules it out. */
+static int valid(const struct cm_header *h, int flags)
+{
+	struct cm_scan s;
+
+	return (flags & CM_CHECK_POINTERS)
+	       && !cm_scan_rule(&s, h->base, h->header_size, h->data_end)
+	       ? CM_SCAN_SKIPPED : 0;
+}
+
 CM_API int cm_check(const void *blob, size_t len, int flags,
 		    struct cm_error *err)
 {
 	struct cm_header h;
 
-	if (read_header(blob, len, flags, &h, err))
+	if (read_header(blob, len, flags, &h, err)
+	    || cm_walk(blob, NULL, &h, flags, 0, 1, NULL, NULL, err))
 		return -1;
-	return cm_walk(blob, NULL, &h, flags, 0, 1, NULL, NULL, err);
+	return valid(&h, flags);
 }
 
 CM_API int cm_check_all(const void *blob, size_t len, int flags,
@@ -554,8 +608,9 @@ CM_API int cm_check_all(const void *blob, size_t len, int flags,
 			report(ctx, &e);
 		return -1;
 	}
-	return cm_walk(blob, NULL, &h, flags, 0, max_errors, report, ctx,
-		       NULL);
+	if (cm_walk(blob, NULL, &h, flags, 0, max_errors, report, ctx, NULL))
+		return -1;
+	return valid(&h, flags);
 }
 
 /* Go on past every defect: the checksum of whatever the blob holds. */

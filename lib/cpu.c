@@ -12,6 +12,7 @@ static const struct cm_kernels scalar = {
 	CM_CPU_SCALAR, "scalar", cm_stripes_scalar, cm_fold_scalar,
 	cm_repeats_scalar, cm_skip_scalar, cm_absolute_scalar,
 	cm_emit_relative_scalar, cm_emit_absolute_scalar,
+	cm_scan_count_scalar, cm_scan_find_scalar,
 };
 
 #if CM_CPU_X86
@@ -19,18 +20,21 @@ static const struct cm_kernels sse2 = {
 	CM_CPU_SSE2, "sse2", cm_stripes_scalar, cm_fold_scalar,
 	cm_repeats_sse2, cm_skip_sse2, cm_absolute_scalar,
 	cm_emit_relative_scalar, cm_emit_absolute_scalar,
+	cm_scan_count_scalar, cm_scan_find_scalar,
 };
 
 static const struct cm_kernels avx2 = {
 	CM_CPU_AVX2, "avx2", cm_stripes_avx2, cm_fold_avx2,
 	cm_repeats_sse2, cm_skip_sse2, cm_absolute_scalar,
 	cm_emit_relative_scalar, cm_emit_absolute_scalar,
+	cm_scan_count_avx2, cm_scan_find_avx2,
 };
 
 static const struct cm_kernels avx512 = {
 	CM_CPU_AVX512, "avx512", cm_stripes_avx512, cm_fold_avx512,
 	cm_repeats_sse2, cm_skip_sse2, cm_absolute_avx512,
 	cm_emit_relative_scalar, cm_emit_absolute_scalar,
+	cm_scan_count_avx512, cm_scan_find_avx512,
 };
 
 /* The same where the CPU also has AVX512-BW and VBMI2 (byte compress). */
@@ -38,6 +42,7 @@ static const struct cm_kernels avx512_vbmi2 = {
 	CM_CPU_AVX512, "avx512", cm_stripes_avx512, cm_fold_avx512,
 	cm_repeats_sse2, cm_skip_sse2, cm_absolute_avx512,
 	cm_emit_relative_vbmi2, cm_emit_absolute_vbmi2,
+	cm_scan_count_avx512, cm_scan_find_avx512,
 };
 #endif
 

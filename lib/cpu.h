@@ -100,6 +100,20 @@ typedef uint64_t cm_absolute_fn(const uint8_t *t, uint64_t pos, uint64_t prev,
 typedef void cm_emit_fn(uint8_t *base, uint64_t *pos, uint64_t *prev,
 			uint64_t first, uint64_t bits);
 
+/* ---- pointer scan (scan.c, x86/scan-*.c) ---- */
+
+/* How many of the `words` words at p hold a v with v - lo <= span. */
+typedef uint64_t cm_scan_count_fn(const uint8_t *p, size_t words, uint64_t lo,
+				  uint64_t span);
+/*
+ * The first of `groups` 64-word groups at p (bit i of bits[g]: word i of
+ * group g is a slot) with a word in range that is no slot: its index, the
+ * bits of those words in *hits; `groups` when there is none.
+ */
+typedef size_t cm_scan_find_fn(const uint8_t *p, size_t groups,
+			       const uint64_t *bits, uint64_t lo,
+			       uint64_t span, uint64_t *hits);
+
 /* ---- the table ---- */
 
 struct cm_kernels {
@@ -111,6 +125,8 @@ struct cm_kernels {
 	cm_skip_fn *skip_deltas;
 	cm_absolute_fn *absolute_bits;
 	cm_emit_fn *emit_relative, *emit_absolute;
+	cm_scan_count_fn *scan_count;
+	cm_scan_find_fn *scan_find;
 };
 
 /* The kernels in use: the CPU's best, or those CMA_CPU or cm_cpu_select()
@@ -132,6 +148,8 @@ cm_repeats_fn cm_repeats_scalar;
 cm_skip_fn cm_skip_scalar;
 cm_absolute_fn cm_absolute_scalar;
 cm_emit_fn cm_emit_relative_scalar, cm_emit_absolute_scalar;
+cm_scan_count_fn cm_scan_count_scalar;
+cm_scan_find_fn cm_scan_find_scalar;
 
 #if CM_CPU_X86
 cm_repeats_fn cm_repeats_sse2;
@@ -142,6 +160,8 @@ extern cm_stripes_fn *const cm_stripes_avx512[CM_STRIPES_MIXES];
 cm_fold_fn cm_fold_avx512;
 cm_absolute_fn cm_absolute_avx512;
 cm_emit_fn cm_emit_relative_vbmi2, cm_emit_absolute_vbmi2;
+cm_scan_count_fn cm_scan_count_avx2, cm_scan_count_avx512;
+cm_scan_find_fn cm_scan_find_avx2, cm_scan_find_avx512;
 #endif
 
 #endif /* CMA_CPU_H */

@@ -29,6 +29,7 @@ static const char *const error_names[] = {
 	[CM_E_UNSEALED] = "CM_E_UNSEALED",
 	[CM_E_LEGACY] = "CM_E_LEGACY",
 	[CM_E_CONVERT] = "CM_E_CONVERT",
+	[CM_E_UNRECORDED] = "CM_E_UNRECORDED",
 };
 
 CM_API const char *cm_error_name(int code)

@@ -11,7 +11,8 @@ static int prepare(void *blob, int flags, struct cm_header *h, size_t len,
 		   struct cm_error *err)
 {
 	if (!blob || (uintptr_t)blob % 8
-	    || (flags & ~(CM_TRUSTED | CM_CHECK_STRICT))) {
+	    || (flags & ~(CM_TRUSTED | CM_CHECK_STRICT
+			  | CM_CHECK_POINTERS))) {
 		errno = EINVAL;
 		return -1;
 	}
@@ -308,10 +309,11 @@ CM_API void *cm_deserialize_mt(void *blob, size_t len, int flags, int threads,
 	if (prepare(blob, flags, &h, len, err))
 		return NULL;
 	blocks = (h.table_offset - h.header_size) / CM_HASH_BLOCK;
-	/* Blobs with sections (an object map to check) go the single-thread
-	 * way. */
+	/* Blobs with sections (an object map to check), and the pointer
+	 * scan, go the single-thread way. */
 	if (threads == 1 || h.sections_size
-	    || (uintptr_t)blob == h.base || (flags & CM_CHECK_STRICT)
+	    || (uintptr_t)blob == h.base
+	    || (flags & (CM_CHECK_STRICT | CM_CHECK_POINTERS))
 	    || blocks * CM_HASH_BLOCK < (uint64_t)threads * cm_mt_min_part
 	    || (checked && !(sums = malloc(blocks * 64))))
 		return cm_deserialize_flags(blob, len, flags, err);

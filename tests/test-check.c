@@ -691,12 +691,13 @@ START_TEST(error_names)
 		"CM_E_ORDER", "CM_E_SLOT", "CM_E_POINTER", "CM_E_COUNT",
 		"CM_E_CHECKSUM", "CM_E_SECTION", "CM_E_OBJECT_MAP",
 		"CM_E_DANGLING", "CM_E_UNSEALED", "CM_E_LEGACY",
-		"CM_E_CONVERT",
+		"CM_E_CONVERT", "CM_E_UNRECORDED",
 	};
-	static const int bad[] = { -1, 22, 23, 1000, INT_MIN, INT_MAX };
+	static const int bad[] = { -1, 23, 24, 1000, INT_MIN, INT_MAX };
 
 	ck_assert_int_eq(CM_E_CONVERT, 21);
-	for (int i = 0; i <= 21; i++) {
+	ck_assert_int_eq(CM_E_UNRECORDED, 22);
+	for (int i = 0; i <= 22; i++) {
 		const char *n = cm_error_name(i);
 
 		ck_assert_ptr_nonnull(n);

@@ -40,6 +40,9 @@ struct dump {
 	struct cm_error errors[MAX_ERRORS];
 	int nerrors;
 	bool color;
+	struct cm_error scan_note;	/* a valid blob's: the scan skipped */
+	uint64_t *unrecorded;	/* words the pointer scan refused, ascending */
+	size_t nunrecorded;
 };
 
 static const struct argp_option options[] = {
@@ -62,6 +65,7 @@ static const struct argp_option options[] = {
 	  "(default: all entries, 1000 nodes)", 2 },
 	{ NULL, 0, NULL, 0, "Verdict:", 3 },
 	TOOL_CHECK_OPTIONS(3),
+	TOOL_SCAN_OPTION(3),
 	{ 0 }
 };
 
@@ -176,8 +180,107 @@ static void show_defect(struct dump *d, const struct cm_error *err)
 {
 	note_error(d, err);
 	if (!d->o->json)
-		printf("  %s** defect at offset 0x%" PRIx64 ": %s%s\n",
-		       sgr(d, RED), err->offset, err->message, sgr(d, RESET));
+		printf("  %s** defect at offset 0x%" PRIx64 ": %s%s%s\n",
+		       sgr(d, RED), err->offset, err->message,
+		       tool_error_hint(err->code), sgr(d, RESET));
+}
+
+/* ---- unrecorded pointers ---- */
+
+/* cm_check_all's report: keep the words the pointer scan refused. */
+static int keep_unrecorded(void *ctx, const struct cm_error *err)
+{
+	struct dump *d = ctx;
+	uint64_t *grown;
+
+	if (err->code != CM_E_UNRECORDED)
+		return 0;
+	if ((d->nunrecorded & (d->nunrecorded + 1)) == 0) {	/* 2^k - 1 */
+		grown = realloc(d->unrecorded,
+				(2 * d->nunrecorded + 1) * sizeof *grown);
+		if (!grown)
+			return 1;	/* the ones kept are still shown */
+		d->unrecorded = grown;
+	}
+	d->unrecorded[d->nunrecorded++] = err->offset;
+	return 0;
+}
+
+/* Find them, for the views to mark: only an invalid blob can have any. */
+static void find_unrecorded(struct dump *d, int status)
+{
+	if (status && d->hok && (d->o->flags & CM_CHECK_POINTERS))
+		cm_check_all(d->in.data, d->in.len,
+			     d->o->flags | CM_CHECK_EXACT, 0, keep_unrecorded,
+			     d);
+}
+
+static uint64_t word_at(const struct dump *d, uint64_t off)
+{
+	uint64_t v;
+
+	memcpy(&v, d->in.data + off, 8);
+	return v;
+}
+
+/* The first unrecorded word at or past `off`: its index. */
+static size_t unrecorded_from(const struct dump *d, uint64_t off)
+{
+	size_t lo = 0, hi = d->nunrecorded;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (d->unrecorded[mid] < off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static const char *scan_state(const struct dump *d)
+{
+	if (!(d->o->flags & CM_CHECK_POINTERS))
+		return "off";
+	return d->scan_note.message[0] ? "skipped" : "on";
+}
+
+static void text_unrecorded(struct dump *d)
+{
+	size_t n = d->nunrecorded;
+
+	if (d->o->limit_set && d->o->limit < n)
+		n = (size_t)d->o->limit;
+	printf("\n%sUnrecorded pointers:%s %zu word%s point%s into the data "
+	       "but %s no recorded slot%s\n", sgr(d, BOLD), sgr(d, RESET),
+	       d->nunrecorded, d->nunrecorded == 1 ? "" : "s",
+	       d->nunrecorded == 1 ? "s" : "", d->nunrecorded == 1 ? "is"
+							       : "are",
+	       tool_error_hint(CM_E_UNRECORDED));
+	printf("  %10s  %18s  %10s\n", "offset", "value", "target");
+	for (size_t i = 0; i < n; i++) {
+		uint64_t v = word_at(d, d->unrecorded[i]);
+
+		printf("  0x%08" PRIx64 "  0x%016" PRIx64 "  0x%08" PRIx64 "\n",
+		       d->unrecorded[i], v, v - d->h.base);
+	}
+	if (n < d->nunrecorded)
+		printf("  ... %zu more (--limit)\n", d->nunrecorded - n);
+}
+
+static void json_unrecorded(struct dump *d)
+{
+	printf(",\n  \"pointer_scan\": \"%s\", \"unrecorded\": [",
+	       scan_state(d));
+	for (size_t i = 0; i < d->nunrecorded; i++) {
+		uint64_t v = word_at(d, d->unrecorded[i]);
+
+		printf("%s\n    {\"offset\": %" PRIu64 ", \"value\": %" PRIu64
+		       ", \"target\": %" PRIu64 "}", i ? "," : "",
+		       d->unrecorded[i], v, v - d->h.base);
+	}
+	fputs(d->nunrecorded ? "\n  ]" : "]", stdout);
 }
 
 static unsigned vlq_len(uint64_t v)
@@ -278,12 +381,23 @@ static void text_header(struct dump *d, int status,
 		printf(", not computed (--no-checksum)\n");
 	else
 		printf(", not computed (the structure is defective)\n");
+	printf("%sPointer scan:%s    ", b, r);
+	if (strcmp(scan_state(d), "on"))
+		printf("%s\n", d->scan_note.message[0]
+			       ? "skipped: the recorded base is below 4 GiB"
+			       : "off (--no-pointer-scan)");
+	else if (d->nunrecorded)
+		printf("%s%zu unrecorded pointer%s%s\n", sgr(d, RED),
+		       d->nunrecorded, d->nunrecorded == 1 ? "" : "s", r);
+	else
+		printf("no unrecorded pointers%s\n",
+		       status == TOOL_OK ? "" : " found");
 	if (status == TOOL_OK)
 		printf("%sVerdict:%s         valid\n", b, r);
 	else
 		printf("%sVerdict:%s         %sinvalid: offset 0x%" PRIx64
-		       ": %s%s\n", b, r, sgr(d, RED), verdict->offset,
-		       verdict->message, r);
+		       ": %s%s%s\n", b, r, sgr(d, RED), verdict->offset,
+		       verdict->message, tool_error_hint(verdict->code), r);
 }
 
 static void json_header(struct dump *d, int status,
@@ -645,6 +759,7 @@ static void dump_hex(struct dump *d)
 	struct cm_reloc r;
 	struct cm_error e;
 	bool have = false, walking;
+	size_t u = unrecorded_from(d, start & ~15ULL);
 	int ret;
 
 	if (d->o->show)
@@ -655,7 +770,13 @@ static void dump_hex(struct dump *d)
 	for (line = start & ~15ULL; line < end; line += 16) {
 		uint64_t slots[2] = { UINT64_MAX, UINT64_MAX };
 		uint64_t targets[2];
-		int ns = 0;
+		uint64_t strays[2];
+		int ns = 0, nstrays = 0;
+
+		/* The line's unrecorded words (two at most: they are aligned). */
+		for (; u < d->nunrecorded && d->unrecorded[u] < line + 16; u++)
+			if (d->unrecorded[u] >= line && nstrays < 2)
+				strays[nstrays++] = d->unrecorded[u];
 
 		/* Slots ascend: advance the walk up to this line's end. */
 		while (walking) {
@@ -679,16 +800,21 @@ static void dump_hex(struct dump *d)
 			part_labels(d, line, line + 16);
 		printf("%08" PRIx64 " ", line);
 		for (uint64_t i = line; i < line + 16; i++) {
-			bool in_slot = false;
+			bool in_slot = false, in_stray = false;
+			const char *color;
 
 			for (int k = 0; k < ns; k++)
 				in_slot |= i >= slots[k] && i < slots[k] + 8;
+			for (int k = 0; k < nstrays; k++)
+				in_stray |= i >= strays[k] && i < strays[k] + 8;
+			color = in_stray ? sgr(d, RED) : sgr(d, CYAN);
+			in_slot |= in_stray;
 			if (i % 8 == 0)
 				putchar(' ');
 			if (i < start || i >= end)
 				fputs("   ", stdout);
 			else
-				printf("%s%02x%s ", in_slot ? sgr(d, CYAN) : "",
+				printf("%s%02x%s ", in_slot ? color : "",
 				       p[i], in_slot ? sgr(d, RESET) : "");
 		}
 		fputs(" |", stdout);
@@ -699,6 +825,10 @@ static void dump_hex(struct dump *d)
 		for (int k = 0; k < ns; k++)
 			printf(" ptr@+%" PRIu64 "->0x%" PRIx64,
 			       slots[k] - line, targets[k]);
+		for (int k = 0; k < nstrays; k++)
+			printf(" %sunrecorded@+%" PRIu64 "->0x%" PRIx64 "%s",
+			       sgr(d, RED), strays[k] - line,
+			       word_at(d, strays[k]) - d->h.base, sgr(d, RESET));
 		putchar('\n');
 	}
 }
@@ -882,6 +1012,19 @@ static int dump_graph(struct dump *d)
 		if (ret < 0)
 			note_error(d, &e);
 	}
+	/* Pointers stored without cm_ptr_to(): edges a consumer would not
+	 * have relocated. */
+	for (size_t i = 0; i < d->nunrecorded; i++) {
+		uint64_t at = d->unrecorded[i];
+		ssize_t s = node_of(&g, at, false);
+
+		if (s < 0)
+			continue;
+		graph_target(d, &g, word_at(d, at) - d->h.base, to, sizeof to);
+		printf("\tn%zd -> %s [label=\"+%" PRIu64 " unrecorded\", "
+		       "style=dashed, color=red];\n", s, to,
+		       at - g.node[s].offset);
+	}
 	if (g.past_end)
 		printf("\tdata_end [shape=plaintext, "
 		       "label=\"end of data\"];\n");
@@ -925,6 +1068,7 @@ static void json_document(struct dump *d, int status,
 		json_header(d, status, verdict);
 	if (show & SHOW_RELOCS) {
 		json_relocs(d);
+		json_unrecorded(d);
 		if (has_object_map(d))
 			dump_objects(d);
 	}
@@ -950,6 +1094,8 @@ static void text_document(struct dump *d, int status,
 		text_header(d, status, verdict, herr);
 	if (show & SHOW_RELOCS && d->hok) {
 		text_relocs(d);
+		if (d->nunrecorded)
+			text_unrecorded(d);
 		if (has_object_map(d))
 			dump_objects(d);
 	}
@@ -961,7 +1107,7 @@ static void text_document(struct dump *d, int status,
 
 int main(int argc, char **argv)
 {
-	struct opts o = { 0 };
+	struct opts o = { .flags = CM_CHECK_POINTERS };
 	struct dump d = { .o = &o };
 	struct cm_error verdict, herr;
 	int status;
@@ -982,6 +1128,8 @@ int main(int argc, char **argv)
 	if (status) {
 		tool_report(d.in.name, &verdict);
 		note_error(&d, &verdict);
+	} else {
+		d.scan_note = verdict;
 	}
 	herr = verdict;
 	d.hok = d.in.len >= 8 &&
@@ -993,6 +1141,7 @@ int main(int argc, char **argv)
 	 */
 	if (!d.hok && herr.code == CM_E_TRUNCATED && d.in.len >= 128)
 		d.hok = cm_header_read(d.in.data, SIZE_MAX, &d.h, NULL) == 0;
+	find_unrecorded(&d, status);
 	if (o.json) {
 		json_document(&d, status, &verdict);
 	} else if (o.graph) {
@@ -1002,5 +1151,6 @@ int main(int argc, char **argv)
 		text_document(&d, status, &verdict, &herr);
 	}
 	tool_input_close(&d.in);
+	free(d.unrecorded);
 	return tool_finish(status);
 }

@@ -35,6 +35,7 @@ static const struct argp_option options[] = {
 	  "Report at most N defects per file (implies --all-errors; "
 	  "0: no bound)", 2 },
 	TOOL_CHECK_OPTIONS(2),
+	TOOL_SCAN_OPTION(2),
 	{ 0 }
 };
 
@@ -89,13 +90,14 @@ struct verify_ctx {
 	const char *name;
 	struct cm_error first;
 	size_t nerrors;
+	struct cm_error note;	/* a valid blob's note: the scan skipped */
 };
 
 static void print_error_line(const struct verify_ctx *v,
 			     const struct cm_error *err)
 {
-	printf("%s: offset 0x%" PRIx64 ": %s\n", v->name, err->offset,
-	       err->message);
+	printf("%s: offset 0x%" PRIx64 ": %s%s\n", v->name, err->offset,
+	       err->message, tool_error_hint(err->code));
 }
 
 static int on_defect(void *ctx, const struct cm_error *err)
@@ -125,11 +127,18 @@ static int run_check(struct verify_ctx *v, const struct tool_input *in,
 		st = tool_check(in, flags, &err);
 		if (st)
 			on_defect(v, &err);
+		else
+			v->note = err;
 		return st;
 	}
-	if (cm_check_all(in->data, in->len, flags | CM_CHECK_EXACT,
-			 v->o->max_errors, on_defect, v) == 0)
+	switch (cm_check_all(in->data, in->len, flags | CM_CHECK_EXACT,
+			     v->o->max_errors, on_defect, v)) {
+	case CM_SCAN_SKIPPED:
+		tool_scan_skipped(in, &v->note);
+		/* fall through */
+	case 0:
 		return TOOL_OK;
+	}
 	if (v->nerrors == 0) {
 		/* Refused without a report: an argument problem. */
 		memset(&err, 0, sizeof err);
@@ -178,7 +187,8 @@ static int verify_one(const struct opts *o, const char *path, bool first)
 			fputs(", \"valid\": false, \"status\": 3, "
 			      "\"io_error\": ", stdout);
 			tool_json_string(stdout, strerror(saved));
-			fputs(",\n   \"file_size\": null, \"mode\": null, "
+			fputs(", \"pointer_scan\": null"
+			      ",\n   \"file_size\": null, \"mode\": null, "
 			      "\"version\": null, \"blob_size\": null, "
 			      "\"data_size\": null, \"table_size\": null, "
 			      "\"pointer_count\": null, \"errors\": []}",
@@ -192,14 +202,19 @@ static int verify_one(const struct opts *o, const char *path, bool first)
 	st = run_check(&v, &in, o->flags);
 	if (o->json) {
 		fputs(v.nerrors ? "\n   ]" : "]", stdout);
-		printf(", \"valid\": %s, \"status\": %d, \"io_error\": null",
-		       st ? "false" : "true", st);
+		printf(", \"valid\": %s, \"status\": %d, \"io_error\": null"
+		       ", \"pointer_scan\": \"%s\"", st ? "false" : "true", st,
+		       !(o->flags & CM_CHECK_POINTERS) ? "off"
+		       : v.note.message[0] ? "skipped" : "on");
 		json_header_fields(&in);
 		putchar('}');
 	} else if (!o->quiet && st == TOOL_OK) {
 		struct cm_header h;
 		char size[32];
 
+		if (v.note.message[0])
+			fprintf(stderr, "%s: %s: note: %s\n", tool_prog,
+				in.name, v.note.message);
 		if (cm_header_read(in.data, in.len, &h, NULL) == 0) {
 			tool_human_size(in.len, size, sizeof size);
 			printf("%s: OK (%s, %" PRIu64 " pointer%s, %s)\n",
@@ -216,7 +231,7 @@ static int verify_one(const struct opts *o, const char *path, bool first)
 
 int main(int argc, char **argv)
 {
-	struct opts o = { 0 };
+	struct opts o = { .flags = CM_CHECK_POINTERS };
 	int status = TOOL_OK;
 
 	tool_init("cma-verify");

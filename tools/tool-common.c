@@ -204,6 +204,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case TOOL_OPT_STRICT:
 		*check_flags |= CM_CHECK_STRICT;
 		return 0;
+	case TOOL_OPT_NO_SCAN:
+		*check_flags &= ~CM_CHECK_POINTERS;
+		return 0;
 	default:
 		return tool_parser(key, arg, state);
 	}
@@ -250,14 +253,39 @@ int tool_check(const struct tool_input *in, int flags, struct cm_error *err)
 				 "empty file: not a cma blob");
 		return TOOL_NOT_CMA;
 	}
-	if (cm_check(in->data, in->len, flags | CM_CHECK_EXACT, err) == 0)
+	switch (cm_check(in->data, in->len, flags | CM_CHECK_EXACT, err)) {
+	case 0:
 		return TOOL_OK;
+	case CM_SCAN_SKIPPED:
+		tool_scan_skipped(in, err);
+		return TOOL_OK;
+	}
 	if (errno != EBADMSG) {
 		err->code = CM_E_HEADER;
 		snprintf(err->message, sizeof err->message,
 			 "cannot check: %s", strerror(errno));
 	}
 	return tool_status_of(err->code);
+}
+
+void tool_scan_skipped(const struct tool_input *in, struct cm_error *err)
+{
+	struct cm_header h = { 0 };
+
+	cm_header_read(in->data, in->len, &h, NULL);
+	memset(err, 0, sizeof *err);
+	err->index = UINT64_MAX;
+	snprintf(err->message, sizeof err->message,
+		 "pointer scan skipped: the recorded base 0x%" PRIx64
+		 " is below 4 GiB, where small integers look like addresses",
+		 h.base);
+}
+
+const char *tool_error_hint(int code)
+{
+	if (code == CM_E_UNRECORDED)
+		return " (stored with '=' instead of cm_ptr_to()?)";
+	return "";
 }
 
 bool tool_color(FILE *stream)
@@ -273,9 +301,9 @@ void tool_report(const char *file, const struct cm_error *err)
 {
 	bool c = tool_color(stderr);
 
-	fprintf(stderr, "%s: %s: %soffset 0x%" PRIx64 ": %s%s\n", tool_prog,
+	fprintf(stderr, "%s: %s: %soffset 0x%" PRIx64 ": %s%s%s\n", tool_prog,
 		file, c ? "\033[1;31m" : "", err->offset, err->message,
-		c ? "\033[0m" : "");
+		tool_error_hint(err->code), c ? "\033[0m" : "");
 }
 
 void tool_report_errno(const char *file, const char *what, int errnum)

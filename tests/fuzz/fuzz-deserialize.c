@@ -73,6 +73,19 @@ static void deserialize_one(const uint8_t *data, size_t size)
 	/* The relocated copy is a valid blob itself. */
 	FUZZ_ASSERT(cm_check(copy, size, 0, NULL) == 0);
 
+	/* With the pointer scan: refused exactly as cm_check refuses, the
+	 * bytes as they were; else relocated alike. */
+	memcpy(again, data, size);
+	crc = cm_check(data, size, CM_CHECK_POINTERS, &cerr);
+	root2 = cm_deserialize_flags(again, size, CM_CHECK_POINTERS, &err);
+	FUZZ_ASSERT(!root2 == (crc < 0));
+	if (root2)
+		check_relocated(data, size, again, root2);
+	else
+		FUZZ_ASSERT(err.code == CM_E_UNRECORDED
+			    && err.offset == cerr.offset
+			    && !memcmp(again, data, size));
+
 	/* Trusted and threaded relocation give the same bytes. */
 	memcpy(again, data, size);
 	root2 = cm_deserialize_flags(again, size, CM_TRUSTED, NULL);

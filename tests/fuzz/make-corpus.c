@@ -313,6 +313,29 @@ static void big_gap_seed(void)
 	free(b);
 }
 
+/* Pointers stored without cm_ptr_to(): a list's integer words holding
+ * addresses of its nodes, refused by the pointer scan only. */
+static void unrecorded_seeds(void)
+{
+	for (int mode = 1; mode <= 2; mode++) {
+		const char *name = mode == 1 ? "unrecorded-rel"
+					     : "unrecorded-abs";
+		size_t len;
+		uint8_t *b = make(build_list, mode, 0, 1 << 20, &len);
+		struct cm_header h = raw_header(b);
+
+		/* The first node's x: the data start; the last's: one past
+		 * the end (both ends of the rule). */
+		st64(b + h.header_size, h.base + h.header_size);
+		st64(b + h.data_end - 16, h.base + h.data_end);
+		reseal(b);
+		expect(name, b, len, CM_CHECK_EXACT, CM_OK);
+		expect(name, b, len, CM_CHECK_POINTERS, CM_E_UNRECORDED);
+		put(name, b, len, T_V1);
+		free(b);
+	}
+}
+
 /* Defective blobs, each refused for one named reason. */
 static void bad_seeds(void)
 {
@@ -564,6 +587,7 @@ int main(int argc, char **argv)
 		die("%s: %s", outdir, strerror(errno));
 	v1_seeds();
 	big_gap_seed();
+	unrecorded_seeds();
 	bad_seeds();
 	legacy_seeds();
 	if (failures)

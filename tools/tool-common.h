@@ -61,12 +61,17 @@ void tool_input_close(struct tool_input *in);
  * The options that judge the input, the same in every tool: argp_option
  * entries for help group `group`, parsed by tool_parse().
  */
-enum { TOOL_OPT_NO_CHECKSUM = 0x200, TOOL_OPT_STRICT };
+enum { TOOL_OPT_NO_CHECKSUM = 0x200, TOOL_OPT_STRICT, TOOL_OPT_NO_SCAN };
 #define TOOL_CHECK_OPTIONS(group)					\
 	{ "no-checksum", TOOL_OPT_NO_CHECKSUM, NULL, 0,			\
 	  "Skip the checksum (trusted input)", group },			\
 	{ "strict", TOOL_OPT_STRICT, NULL, 0,				\
 	  "With an object map, refuse pointers into no live object", group }
+/* For a tool whose flags start with CM_CHECK_POINTERS: turns it off. */
+#define TOOL_SCAN_OPTION(group)						\
+	{ "no-pointer-scan", TOOL_OPT_NO_SCAN, NULL, 0,			\
+	  "Do not refuse data words that point into the data but are no "\
+	  "recorded slot (pointers stored without cm_ptr_to())", group }
 
 /*
  * argp_parse() the command line for `argp`, whose parser sees `input`;
@@ -79,9 +84,21 @@ void tool_parse(const struct argp *argp, int argc, char **argv, void *input,
 /*
  * The verdict on a blob, exactly as cma-verify gives it: cm_check() with
  * CM_CHECK_EXACT and `flags`.
- * @return 0 when valid; else the exit status (1 or 4), *err filled.
+ * @return 0 when valid, *err then holds CM_OK and an empty message, or the
+ *	   note of tool_scan_skipped(); else the exit status (1 or 4), *err
+ *	   filled.
  */
 int tool_check(const struct tool_input *in, int flags, struct cm_error *err);
+
+/*
+ * A valid blob whose pointer scan could not run (CM_SCAN_SKIPPED): *err
+ * gets CM_OK and a note saying why, for "PROG: FILE: note: ..." lines.
+ */
+void tool_scan_skipped(const struct tool_input *in, struct cm_error *err);
+
+/* What a user may have done to cause an error of `code`, as " (...)" to
+ * append to its message; "" when there is nothing to add. */
+const char *tool_error_hint(int code);
 
 /* The exit status for an error code: 4 for "not a cma blob", else 1. */
 int tool_status_of(int code);

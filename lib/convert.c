@@ -93,7 +93,7 @@ CM_API int cm_convert(const void *blob, size_t len, int mode, uint64_t base,
 		errno = EINVAL;
 		return -1;
 	}
-	if (cm_check(blob, len, flags | CM_CHECK_EXACT, err)
+	if (cm_check(blob, len, flags | CM_CHECK_EXACT, err) < 0
 	    || cm_header_read(blob, len, &in, err))
 		return -1;
 	return write_converted(blob, &in, mode, base,
@@ -150,7 +150,7 @@ CM_API int cm_types_attach(const void *blob, size_t len,
 		errno = EINVAL;
 		return -1;
 	}
-	if (cm_check(blob, len, flags | CM_CHECK_EXACT, err)
+	if (cm_check(blob, len, flags | CM_CHECK_EXACT, err) < 0
 	    || cm_header_read(blob, len, &in, err))
 		return -1;
 	if (types && cm_types_encode(types, &payload, &n))

@@ -90,7 +90,8 @@ static bool report_group(const uint8_t *p, uint64_t off, size_t g,
 			 uint64_t hits, cm_scan_hit_fn hit, void *ctx)
 {
 	for (; hits; hits &= hits - 1) {
-		uint64_t word = g * GROUP_WORDS + (uint64_t)__builtin_ctzll(hits);
+		uint64_t word = g * GROUP_WORDS
+				+ (uint64_t)__builtin_ctzll(hits);
 
 		if (hit(ctx, off + word * 8, cm_load64(p + word * 8)))
 			return true;

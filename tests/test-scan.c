@@ -20,29 +20,27 @@ static const int modes[] = { CM_RELATIVE_OFFSET, CM_ABSOLUTE_OFFSET };
 #define BIG_NODES 70000
 
 /*
- * A list as cm_test_list_blob() builds it (node i at 128 + 16 i, {x, next},
- * node 0's next NULL), then one 8-byte integer allocation: the data's last
- * word is no slot. A copy of the blob; *len its length.
+ * A list laid out as cm_test_list_blob() lays it out (node i at 128 + 16 i,
+ * {x, next}, node 0's next NULL), in one allocation that ends with an
+ * 8-byte integer: the data's last word is no slot. A copy of the blob; *len
+ * its length.
  */
-static uint8_t *scan_blob(size_t nodes, int mode, int flags, size_t *len)
+static uint8_t *scan_blob(size_t nodes, int mode, size_t *len)
 {
-	struct cm_attr *mem = cm_create(-1, 4096 + nodes * 32, MAP_PRIVATE,
-					flags);
-	struct lnode *head = NULL, *n;
-	uint64_t *tail;
+	struct cm_attr *mem = cm_create(-1, 4096 + nodes * 32, MAP_PRIVATE, 0);
+	struct lnode *all;
 	void *blob;
 	uint8_t *copy;
 
 	ck_assert_ptr_nonnull(mem);
+	ck_assert_int_eq(cm_alloc(mem, &all, nodes * sizeof *all + 8), 0);
 	for (size_t i = 0; i < nodes; i++) {
-		ck_assert_int_eq(cm_alloc(mem, &n, sizeof *n), 0);
-		n->x = i;
-		ck_assert_int_eq(cm_ptr_to(mem, &n->next, head), 0);
-		head = n;
+		all[i].x = i;
+		ck_assert_int_eq(cm_ptr_to(mem, &all[i].next,
+					   i ? &all[i - 1] : NULL), 0);
 	}
-	ck_assert_int_eq(cm_alloc(mem, &tail, sizeof *tail), 0);
-	*tail = 7;
-	blob = cm_serialize(mem, head, mode, 0);
+	st64((uint8_t *)(all + nodes), 7);
+	blob = cm_serialize(mem, &all[nodes - 1], mode, 0);
 	ck_assert_ptr_nonnull(blob);
 	*len = (size_t)cm_get_size(mem);
 	copy = cm_test_copy(blob, *len);
@@ -97,7 +95,7 @@ START_TEST(valid_blobs_pass)
 {
 	struct reports r = { 0 };
 	size_t len;
-	uint8_t *b = scan_blob(300, modes[_i], 0, &len);
+	uint8_t *b = scan_blob(300, modes[_i], &len);
 
 	/* Recorded slots, a NULL next, small integers: nothing reported. */
 	check_valid(b, len, CM_CHECK_POINTERS);
@@ -109,7 +107,7 @@ START_TEST(valid_blobs_pass)
 	b = cm_test_list_blob_flags(300, modes[_i], CM_OBJECT_MAP, &len);
 	check_valid(b, len, CM_CHECK_POINTERS | CM_CHECK_STRICT);
 	free(b);
-	b = scan_blob(BIG_NODES, modes[_i], 0, &len);
+	b = scan_blob(BIG_NODES, modes[_i], &len);
 	check_valid(b, len, CM_CHECK_POINTERS);
 	free(b);
 }
@@ -144,7 +142,7 @@ START_TEST(hit_at_every_position)
 {
 	int mode = modes[_i % 2];
 	size_t k = (size_t)_i / 2, len;
-	uint8_t *b = scan_blob(BIG_NODES, mode, 0, &len);
+	uint8_t *b = scan_blob(BIG_NODES, mode, &len);
 	uint64_t at = position(k, raw_header(b).data_end);
 	uint64_t target = x_word(BIG_NODES / 2);
 
@@ -172,7 +170,7 @@ END_TEST
 START_TEST(bounds_are_the_data_end_inclusive)
 {
 	size_t len;
-	uint8_t *b = scan_blob(50, modes[_i], 0, &len);
+	uint8_t *b = scan_blob(50, modes[_i], &len);
 	const struct cm_header h = raw_header(b);
 	const struct {
 		uint64_t value;
@@ -222,7 +220,7 @@ START_TEST(skipped_below_4_gib)
 	static const uint64_t low[] = { 0, 0x10000, CM_SCAN_MIN_BASE - 4096 };
 	struct reports r = { 0 };
 	size_t len;
-	uint8_t *src = scan_blob(100, modes[_i], 0, &len);
+	uint8_t *src = scan_blob(100, modes[_i], &len);
 
 	for (size_t i = 0; i < sizeof low / sizeof low[0]; i++) {
 		uint8_t *b = rebased(src, len, low[i]);
@@ -253,10 +251,36 @@ START_TEST(skipped_below_4_gib)
 }
 END_TEST
 
+/* cm_convert validates as cm_check does: refused for a hit, converted
+ * when the scan is skipped. */
+START_TEST(convert_takes_the_flag)
+{
+	struct cm_test_sink out = { 0 };
+	struct cm_error e;
+	size_t len;
+	uint8_t *b = scan_blob(100, modes[_i], &len);
+	uint8_t *low;
+
+	store_unrecorded(b, x_word(40), x_word(10));
+	ck_assert_int_eq(cm_convert(b, len, 0, UINT64_MAX, CM_CHECK_POINTERS,
+				    cm_test_write, &out, &e), -1);
+	ck_assert_int_eq(errno, EBADMSG);
+	expect_code(&e, CM_E_UNRECORDED);
+	ck_assert_uint_eq(out.len, 0);
+	low = rebased(b, len, 0);
+	ck_assert_int_eq(cm_convert(low, len, 0, 0, CM_CHECK_POINTERS,
+				    cm_test_write, &out, &e), 0);
+	ck_assert_uint_eq(out.len, len);
+	free(out.p);
+	free(low);
+	free(b);
+}
+END_TEST
+
 START_TEST(runs_from_4_gib)
 {
 	size_t len;
-	uint8_t *src = scan_blob(100, modes[_i], 0, &len);
+	uint8_t *src = scan_blob(100, modes[_i], &len);
 	uint8_t *b = rebased(src, len, CM_SCAN_MIN_BASE);
 
 	check_valid(b, len, CM_CHECK_POINTERS);
@@ -274,7 +298,7 @@ START_TEST(check_all_lists_every_hit)
 	static const size_t nodes[] = { 5, 30000, 33000, 66000, 69000 };
 	struct reports r = { 0 };
 	size_t len, hits = 0, bad = 0;
-	uint8_t *b = scan_blob(BIG_NODES, modes[_i], 0, &len);
+	uint8_t *b = scan_blob(BIG_NODES, modes[_i], &len);
 	const uint64_t base = raw_header(b).base;
 	uint64_t prev = 0;
 
@@ -319,7 +343,7 @@ START_TEST(hit_then_checksum)
 {
 	struct reports r = { 0 };
 	size_t len;
-	uint8_t *b = scan_blob(100, modes[_i], 0, &len);
+	uint8_t *b = scan_blob(100, modes[_i], &len);
 
 	store_unrecorded(b, x_word(60), x_word(61));
 	b[x_word(70)] ^= 1;	/* the checksum no longer holds */
@@ -335,7 +359,7 @@ END_TEST
 START_TEST(flag_and_name)
 {
 	size_t len;
-	uint8_t *b = scan_blob(10, CM_RELATIVE_OFFSET, 0, &len);
+	uint8_t *b = scan_blob(10, CM_RELATIVE_OFFSET, &len);
 
 	ck_assert_str_eq(cm_error_name(CM_E_UNRECORDED), "CM_E_UNRECORDED");
 	ck_assert_int_eq(CM_E_UNRECORDED, 22);
@@ -496,6 +520,7 @@ static Suite *scan_suite(void)
 	tc = tcase_create("below 4 GiB");
 	tcase_add_loop_test(tc, skipped_below_4_gib, 0, 2);
 	tcase_add_loop_test(tc, runs_from_4_gib, 0, 2);
+	tcase_add_loop_test(tc, convert_takes_the_flag, 0, 2);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("check all");

@@ -223,15 +223,15 @@ static uint64_t word_at(const struct dump *d, uint64_t off)
 	return v;
 }
 
-/* The first unrecorded word at or past `off`: its index. */
-static size_t unrecorded_from(const struct dump *d, uint64_t off)
+/* The index of the first of the n ascending v[] at or past x. */
+static size_t lower_bound(const uint64_t *v, size_t n, uint64_t x)
 {
-	size_t lo = 0, hi = d->nunrecorded;
+	size_t lo = 0, hi = n;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (d->unrecorded[mid] < off)
+		if (v[mid] < x)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -759,7 +759,7 @@ static void dump_hex(struct dump *d)
 	struct cm_reloc r;
 	struct cm_error e;
 	bool have = false, walking;
-	size_t u = unrecorded_from(d, start & ~15ULL);
+	size_t u = lower_bound(d->unrecorded, d->nunrecorded, start & ~15ULL);
 	int ret;
 
 	if (d->o->show)
@@ -773,7 +773,7 @@ static void dump_hex(struct dump *d)
 		uint64_t strays[2];
 		int ns = 0, nstrays = 0;
 
-		/* The line's unrecorded words (two at most: they are aligned). */
+		/* The line's unrecorded words (aligned: two at most). */
 		for (; u < d->nunrecorded && d->unrecorded[u] < line + 16; u++)
 			if (d->unrecorded[u] >= line && nstrays < 2)
 				strays[nstrays++] = d->unrecorded[u];
@@ -828,7 +828,8 @@ static void dump_hex(struct dump *d)
 		for (int k = 0; k < nstrays; k++)
 			printf(" %sunrecorded@+%" PRIu64 "->0x%" PRIx64 "%s",
 			       sgr(d, RED), strays[k] - line,
-			       word_at(d, strays[k]) - d->h.base, sgr(d, RESET));
+			       word_at(d, strays[k]) - d->h.base,
+			       sgr(d, RESET));
 		putchar('\n');
 	}
 }
@@ -841,28 +842,13 @@ struct offset_set {
 	size_t n, cap;
 };
 
-static size_t set_lower(const struct offset_set *s, uint64_t x)
-{
-	size_t lo = 0, hi = s->n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (s->v[mid] < x)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
 static void set_add(struct offset_set *s, uint64_t x)
 {
 	size_t i;
 
 	if (s->n == s->cap && x >= s->v[s->n - 1])
 		return;
-	i = set_lower(s, x);
+	i = lower_bound(s->v, s->n, x);
 	if (i < s->n && s->v[i] == x)
 		return;
 	if (s->n == s->cap)

@@ -17,12 +17,12 @@
 
 struct node {
 	int x;
-	char *s1;		/* its own string: cm_alloc() records the slot */
+	char *s1;		/* its string; cm_alloc() records the slot */
 	char *s2;		/* the same string, a second pointer to it */
 	struct node *next;
 	uint64_t counter;
 	uint64_t hash;
-	uintptr_t cookie;	/* pointer-sized, never an address in the data */
+	uintptr_t cookie;	/* pointer-sized, no address in the data */
 };
 
 static int usage(void)
@@ -30,8 +30,8 @@ static int usage(void)
 	fprintf(stderr,
 		"usage: scan-producer wrong|twin relative|absolute NODES WRONG "
 		"PATH\n"
-		"  wrong: WRONG of the NODES nodes store s2 with '='; each such\n"
-		"  word is printed as 'SLOT TARGET' (blob offsets, hex)\n");
+		"  wrong: WRONG of the NODES nodes store s2 with '='; each\n"
+		"  such word is printed as 'SLOT TARGET' (offsets, hex)\n");
 	return 2;
 }
 

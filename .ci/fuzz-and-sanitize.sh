@@ -6,13 +6,13 @@
 #
 # Environment: FUZZ_SECONDS (per target, default 60), CMA_CI_BUILD (prefix
 # of the build directories, default build-ci), FUZZ_TARGETS (default all),
-# STAGES (default "sanitize fuzz valgrind").
+# STAGES (default "sanitize fuzz valgrind arm64").
 set -eu
 
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 PREFIX=${CMA_CI_BUILD:-build-ci}
 TARGETS=${FUZZ_TARGETS:-check deserialize convert legacy differential dump}
-STAGES=${STAGES:-sanitize fuzz valgrind}
+STAGES=${STAGES:-sanitize fuzz valgrind arm64}
 # Exit 99, not 3, on a memcheck error: the tools exit 3 for I/O errors.
 VALGRIND=(valgrind -q --error-exitcode=99 --leak-check=full
 	'--errors-for-leak-kinds=definite,indirect'
@@ -230,6 +230,13 @@ stage_valgrind() {
 	stage valgrind "$ok" "$fail"
 }
 
+# The aarch64 cross build under qemu-user; the script prints its stage line.
+stage_arm64() {
+	CMA_ARM64_BUILD=$PREFIX-arm64 scripts/cross-arm64.sh "$PREFIX" ||
+		status=1
+	started=$SECONDS
+}
+
 wanted() {	# is stage $1 in STAGES?
 	case " $STAGES " in
 	*" $1 "*) return 0 ;;
@@ -252,6 +259,9 @@ main() {
 	fi
 	if wanted valgrind; then
 		stage_valgrind
+	fi
+	if wanted arm64; then
+		stage_arm64
 	fi
 	exit $status
 }

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
-#include <xxh_x86dispatch.h>
+#include "bench-xxh3.h"
 
 #include "cma.h"
 #include "bench.h"
@@ -171,8 +171,8 @@ static int run_seal(const struct seal_src *s, bool baseline, double *ns_per_ptr)
 		ret = cm_serialize(mem, root, s->mode, MS_SYNC) ? 0 : -1;
 	} else if (ftruncate(fd, (off_t)s->blob_size) == 0) {
 		memcpy(base + s->table_offset, s->table, s->table_size);
-		sink_hash ^= XXH3_64bits_dispatch(base + s->data_start,
-						  s->data_end - s->data_start);
+		sink_hash ^= bench_xxh3(base + s->data_start,
+					 s->data_end - s->data_start);
 		ret = msync(base, s->blob_size, MS_SYNC);
 	}
 	ns = bench_now_ns() - t0;

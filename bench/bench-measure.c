@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <xxh_x86dispatch.h>
+#include "bench-xxh3.h"
 
 #include "cma.h"
 #include "bench.h"
@@ -24,7 +24,7 @@ const struct fig_info fig_info[F_COUNT] = {
 		"cm_serialize (checksum included)", "ns/ptr", false },
 	[F_MEMCPY] = { "memcpy_ns_per_ptr", "memcpy of the blob", "ns/ptr",
 		true },
-	[F_XXH3] = { "xxh3_ns_per_ptr", "XXH3_64bits_dispatch",
+	[F_XXH3] = { "xxh3_ns_per_ptr", BENCH_XXH3_NAME,
 		"ns/ptr", true },
 	[F_MEMCPY_XXH3] = { "memcpy_xxh3_ns_per_ptr",
 		"memcpy + XXH3 of the blob", "ns/ptr", true },
@@ -43,7 +43,7 @@ const struct fig_info fig_info[F_COUNT] = {
 	[F_CHECK] = { "check_gb_per_s", "cm_check", "GB/s", false },
 	[F_CHECK_SCAN] = { "check_scan_gb_per_s", "cm_check CM_CHECK_POINTERS",
 		"GB/s", false },
-	[F_XXH3_GBPS] = { "xxh3_gb_per_s", "XXH3_64bits_dispatch", "GB/s",
+	[F_XXH3_GBPS] = { "xxh3_gb_per_s", BENCH_XXH3_NAME, "GB/s",
 		true },
 	[F_READ] = { "read_file_ns_per_ptr", "open + read() of the file",
 		"ns/ptr", true },
@@ -156,7 +156,7 @@ static int run_xxh3(struct mctx *c, uint64_t *ns)
 {
 	uint64_t t0 = bench_now_ns();
 
-	sink ^= XXH3_64bits_dispatch(c->pristine, c->size);
+	sink ^= bench_xxh3(c->pristine, c->size);
 	*ns = bench_now_ns() - t0;
 	return 0;
 }
@@ -166,7 +166,7 @@ static int run_memcpy_xxh3(struct mctx *c, uint64_t *ns)
 	uint64_t t0 = bench_now_ns();
 
 	memcpy(c->work, c->pristine, c->size);
-	sink ^= XXH3_64bits_dispatch(c->work, c->size);
+	sink ^= bench_xxh3(c->work, c->size);
 	*ns = bench_now_ns() - t0;
 	return 0;
 }

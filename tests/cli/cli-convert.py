@@ -40,8 +40,8 @@ def convert_rebase():
     eq(header(read(out))["base"], 65536)
     # Two runs of one program: different bases, same canonical bytes.
     a, b = path("canon-1.cm"), path("canon-2.cm")
-    subprocess.run([MAKE_BLOB, "tree", "9", "relative", a], check=True)
-    subprocess.run([MAKE_BLOB, "tree", "9", "relative", b], check=True)
+    helper(MAKE_BLOB, "tree", 9, "relative", a)
+    helper(MAKE_BLOB, "tree", 9, "relative", b)
     convert_ok(a, "-o", path("canon-1.out"), "--rebase", "0")
     convert_ok(b, "-o", path("canon-2.out"), "--rebase", "0")
     eq(read(path("canon-1.out")), read(path("canon-2.out")))

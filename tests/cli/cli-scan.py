@@ -18,7 +18,8 @@ MODES = ("relative", "absolute")
 def produce(kind, mode, wrong=1, nodes=1000):
     """A blob from the producer: (path, [(slot, target)] of its '=')."""
     p = path("%s-%s-%d-%d.cm" % (kind, mode, nodes, wrong))
-    r = subprocess.run([PRODUCER, kind, mode, str(nodes), str(wrong), p],
+    r = subprocess.run(EXE + [PRODUCER, kind, mode, str(nodes), str(wrong),
+                              p],
                        check=True, capture_output=True, text=True)
     hits = [tuple(int(x, 16) for x in line.split())
             for line in r.stdout.splitlines()]

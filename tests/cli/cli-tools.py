@@ -25,6 +25,41 @@ def help_usage_version():
 
 
 @case
+def cpu_level_from_environment():
+    """CMA_CPU picks the kernels: the same output on every level the CPU
+    has; a level it lacks, or no level at all, is a usage error."""
+    b, out_file, ref = blob("tree", 9, "absolute"), path("c.cm"), path("r.cm")
+    want = [run(VERIFY, "--json", b), run(DUMP, "--json", b)]
+    convert_ok("--relative", b, "-o", ref)
+    levels = ["auto", "scalar", "sse2", "avx2", "avx512"]
+    taken = 0
+    try:
+        for level in levels + ["bogus", "AVX2", "scalar "]:
+            os.environ["CMA_CPU"] = level
+            for tool, (st0, out0, err0) in zip((VERIFY, DUMP), want):
+                st, out, err = run(tool, "--json", b)
+                if level not in levels:
+                    eq(st, 2, tool + " CMA_CPU=" + level)
+                    eq(err, "%s: CMA_CPU=%s: not a level (auto, scalar, "
+                       "sse2, avx2 or avx512)\n"
+                       % (os.path.basename(tool), level))
+                elif st == 2:
+                    check(re.fullmatch(r"\S+: CMA_CPU=%s: this CPU or build "
+                                       r"lacks that level \(the best here is "
+                                       r"\w+\)\n" % level, err), err)
+                else:
+                    eq((st, out, err), (st0, out0, err0),
+                       tool + " CMA_CPU=" + level)
+                    taken += 1
+            if level in levels and run(CONVERT, "--relative", b, "-o",
+                                       out_file)[0] == 0:
+                eq(read(out_file), read(ref), "convert, CMA_CPU=" + level)
+    finally:
+        del os.environ["CMA_CPU"]
+    check(taken >= 4, "auto and scalar always run")
+
+
+@case
 def usage_errors_exit_2():
     b = blob()
     for args in ([DUMP], [DUMP, "--bogus", b], [DUMP, b, b],

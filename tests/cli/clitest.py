@@ -11,7 +11,9 @@ A test file: `from clitest import *`, then cases marked `@case`, then
 and exits 0 (passed), 1 (failed) or 77 (skipped: raise Skip("why")).
 tests/cli/meson.build reads the case names from the file, so each case is
 a meson test of its own. Set CMA_TOOL_WRAPPER (e.g. "valgrind -q
---error-exitcode=99") to run every tool under a wrapper.
+--error-exitcode=99") to run every tool under a wrapper. In a cross build
+meson sets MESON_EXE_WRAPPER (e.g. qemu-aarch64-static): every program the
+build made, tools and helpers, runs under it.
 """
 import json
 import os
@@ -29,6 +31,7 @@ import traceback
 
 DUMP, VERIFY, CONVERT, MAKE_BLOB = (sys.argv[2:6] + [None] * 4)[:4]
 WRAPPER = shlex.split(os.environ.get("CMA_TOOL_WRAPPER", ""))
+EXE = shlex.split(os.environ.get("MESON_EXE_WRAPPER", ""))
 TMP = tempfile.mkdtemp(prefix="cma-cli-")
 CASES = []
 SKIPPED = 77  # what meson counts as a skip
@@ -60,12 +63,17 @@ def case(fn):
 
 def run(tool, *args, stdin=None, preexec_fn=None, cwd=None, stdout=None):
     """Run a tool; return (status, stdout text, stderr text)."""
-    p = subprocess.run(WRAPPER + [tool] + [str(a) for a in args],
+    p = subprocess.run(WRAPPER + EXE + [tool] + [str(a) for a in args],
                        input=stdin, stdout=stdout or subprocess.PIPE,
                        stderr=subprocess.PIPE, preexec_fn=preexec_fn,
                        cwd=cwd)
     out = p.stdout.decode("utf-8", "replace") if p.stdout else ""
     return p.returncode, out, p.stderr.decode("utf-8", "replace")
+
+
+def helper(*args):
+    """Run a helper program the build made (make-blob); it must succeed."""
+    subprocess.run(EXE + [str(a) for a in args], check=True)
 
 
 def path(name):
@@ -80,8 +88,7 @@ def blob(shape="list", n=5, mode="relative", omap=False):
     key = (shape, n, mode, omap)
     if key not in _blobs:
         p = path("%s-%d-%s%s.cm" % (shape, n, mode, "-map" if omap else ""))
-        args = [MAKE_BLOB, shape, str(n), mode, p] + (["map"] if omap else [])
-        subprocess.run(args, check=True)
+        helper(MAKE_BLOB, shape, n, mode, p, *(["map"] if omap else []))
         _blobs[key] = p
     return _blobs[key]
 
@@ -114,7 +121,7 @@ def put64(b, off, v):
 
 
 def rechecksum(p):
-    subprocess.run([MAKE_BLOB, "rechecksum", p], check=True)
+    helper(MAKE_BLOB, "rechecksum", p)
     return p
 
 

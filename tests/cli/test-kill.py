@@ -7,6 +7,7 @@ import hashlib
 import os
 import random
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -14,6 +15,8 @@ import tempfile
 import time
 
 convert, verify, make_blob = sys.argv[1:4]
+# In a cross build, meson's runner for the programs it built (qemu-user).
+EXE = shlex.split(os.environ.get("MESON_EXE_WRAPPER", ""))
 RUNS = int(os.environ.get("CMA_KILL_RUNS", "60"))
 TEMP = re.compile(r"^\.out\.cm\.[A-Za-z0-9]{6}$")
 
@@ -28,13 +31,14 @@ def main():
     rng = random.Random(20261127)
     with tempfile.TemporaryDirectory() as d:
         src = os.path.join(d, "in.cm")
-        subprocess.run([make_blob, "list", "1000000", "relative", src],
+        subprocess.run(EXE + [make_blob, "list", "1000000", "relative", src],
                        check=True)
         want = os.path.join(d, "want.cm")
-        subprocess.run([convert, "--absolute", src, "-o", want], check=True)
+        subprocess.run(EXE + [convert, "--absolute", src, "-o", want],
+                       check=True)
         src_sum, want_sum = digest(src), digest(want)
         t0 = time.monotonic()
-        subprocess.run([convert, "--absolute", src, "-o",
+        subprocess.run(EXE + [convert, "--absolute", src, "-o",
                         os.path.join(d, "timing.cm")], check=True)
         full = time.monotonic() - t0
         os.unlink(os.path.join(d, "timing.cm"))
@@ -48,7 +52,7 @@ def main():
                     f.write(b"old bytes")
             elif os.path.exists(out):
                 os.unlink(out)
-            p = subprocess.Popen([convert, "--absolute", src, "-o", out])
+            p = subprocess.Popen(EXE + [convert, "--absolute", src, "-o", out])
             time.sleep(rng.uniform(0, full * 1.2))
             p.send_signal(signal.SIGKILL)
             p.wait()
@@ -66,7 +70,8 @@ def main():
                     state = "old"
                 elif digest(out) == want_sum:
                     state = "complete"
-                    if subprocess.run([verify, "--quiet", out]).returncode:
+                    verdict = subprocess.run(EXE + [verify, "--quiet", out])
+                    if verdict.returncode:
                         problems.append("complete output does not verify")
                 else:
                     state = "partial"

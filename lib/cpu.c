@@ -8,67 +8,66 @@
 #include "cma-private.h"
 #include "cpu.h"
 
-static const struct cm_kernels scalar = {
-	CM_CPU_SCALAR, "scalar", cm_stripes_scalar, cm_fold_scalar,
-	cm_repeats_scalar, cm_skip_scalar, cm_absolute_scalar,
-	cm_emit_relative_scalar, cm_emit_absolute_scalar,
-	cm_scan_count_scalar, cm_scan_find_scalar,
-};
-
-#if CM_CPU_X86
-static const struct cm_kernels sse2 = {
-	CM_CPU_SSE2, "sse2", cm_stripes_scalar, cm_fold_scalar,
-	cm_repeats_sse2, cm_skip_sse2, cm_absolute_scalar,
-	cm_emit_relative_scalar, cm_emit_absolute_scalar,
-	cm_scan_count_scalar, cm_scan_find_scalar,
-};
-
-static const struct cm_kernels avx2 = {
-	CM_CPU_AVX2, "avx2", cm_stripes_avx2, cm_fold_avx2,
-	cm_repeats_sse2, cm_skip_sse2, cm_absolute_scalar,
-	cm_emit_relative_scalar, cm_emit_absolute_scalar,
-	cm_scan_count_avx2, cm_scan_find_avx2,
-};
-
-static const struct cm_kernels avx512 = {
-	CM_CPU_AVX512, "avx512", cm_stripes_avx512, cm_fold_avx512,
-	cm_repeats_sse2, cm_skip_sse2, cm_absolute_avx512,
-	cm_emit_relative_scalar, cm_emit_absolute_scalar,
-	cm_scan_count_avx512, cm_scan_find_avx512,
-};
-
-/* The same where the CPU also has AVX512-BW and VBMI2 (byte compress). */
-static const struct cm_kernels avx512_vbmi2 = {
-	CM_CPU_AVX512, "avx512", cm_stripes_avx512, cm_fold_avx512,
-	cm_repeats_sse2, cm_skip_sse2, cm_absolute_avx512,
-	cm_emit_relative_vbmi2, cm_emit_absolute_vbmi2,
-	cm_scan_count_avx512, cm_scan_find_avx512,
-};
-#endif
-
-/* Each level's table on this CPU; NULL above its best. */
-static const struct cm_kernels *levels[CM_CPU_LEVELS] = { &scalar };
 static const char *const level_names[CM_CPU_LEVELS] = {
 	"scalar", "sse2", "avx2", "avx512",
 };
+/* Each level's table on this CPU, its name unset above the CPU's best. */
+static struct cm_kernels levels[CM_CPU_LEVELS] = {
+	[CM_CPU_SCALAR] = {
+		CM_CPU_SCALAR, "scalar", cm_stripes_scalar, cm_fold_scalar,
+		cm_repeats_scalar, cm_skip_scalar, cm_absolute_scalar,
+		cm_emit_relative_scalar, cm_emit_absolute_scalar,
+		cm_scan_count_scalar, cm_scan_find_scalar,
+	},
+};
 static enum cm_cpu_level best;
-static const struct cm_kernels *in_use = &scalar;
+static const struct cm_kernels *in_use = &levels[CM_CPU_SCALAR];
 static pthread_once_t probed = PTHREAD_ONCE_INIT;
+
+#if CM_CPU_X86
+/* The next level: the kernels of the one below it, to be replaced. */
+static struct cm_kernels *level_up(void)
+{
+	struct cm_kernels *k = &levels[++best];
+
+	*k = levels[best - 1];
+	k->level = best;
+	k->name = level_names[best];
+	return k;
+}
+#endif
 
 static void probe(void)
 {
 #if CM_CPU_X86
+	struct cm_kernels *k;
+
 	__builtin_cpu_init();
-	levels[best = CM_CPU_SSE2] = &sse2;	/* in every x86-64 */
-	if (__builtin_cpu_supports("avx2"))
-		levels[best = CM_CPU_AVX2] = &avx2;
-	if (__builtin_cpu_supports("avx512f"))
-		levels[best = CM_CPU_AVX512] =
-			__builtin_cpu_supports("avx512bw")
-			&& __builtin_cpu_supports("avx512vbmi2")
-			? &avx512_vbmi2 : &avx512;
+	k = level_up();		/* SSE2: in every x86-64 */
+	k->repeats = cm_repeats_sse2;
+	k->skip_deltas = cm_skip_sse2;
+	if (__builtin_cpu_supports("avx2")) {
+		k = level_up();
+		k->stripes = cm_stripes_avx2;
+		k->fold = cm_fold_avx2;
+		k->scan_count = cm_scan_count_avx2;
+		k->scan_find = cm_scan_find_avx2;
+	}
+	if (best == CM_CPU_AVX2 && __builtin_cpu_supports("avx512f")) {
+		k = level_up();
+		k->stripes = cm_stripes_avx512;
+		k->fold = cm_fold_avx512;
+		k->absolute_bits = cm_absolute_avx512;
+		k->scan_count = cm_scan_count_avx512;
+		k->scan_find = cm_scan_find_avx512;
+		if (__builtin_cpu_supports("avx512bw")
+		    && __builtin_cpu_supports("avx512vbmi2")) {
+			k->emit_relative = cm_emit_relative_vbmi2;
+			k->emit_absolute = cm_emit_absolute_vbmi2;
+		}
+	}
 #endif
-	in_use = levels[cm_cpu_level_for(getenv("CMA_CPU"), best)];
+	in_use = &levels[cm_cpu_level_for(getenv("CMA_CPU"), best)];
 }
 
 /* A level's number, CM_CPU_LEVELS for "auto" (or none), -1 if unknown. */
@@ -112,10 +111,10 @@ CM_API int cm_cpu_select(const char *level)
 	}
 	if (want == CM_CPU_LEVELS)
 		want = best;
-	if (!levels[want]) {
+	if (!levels[want].name) {
 		errno = ENOTSUP;
 		return -1;
 	}
-	__atomic_store_n(&in_use, levels[want], __ATOMIC_RELEASE);
+	__atomic_store_n(&in_use, &levels[want], __ATOMIC_RELEASE);
 	return 0;
 }

@@ -710,7 +710,6 @@ int measure_mode(const struct bench_opts *o, struct wl_result *w, int mi,
 		measure_faults(o, &fresh, r);
 	}
 
-
 	measure(&c, &r->fig[F_LOAD], run_load, ptrs, false);
 	r->load_relocated = c.relocated;
 	c.flags = CM_TRUSTED;

@@ -504,9 +504,11 @@ struct cm_types {
 /*
  * Encode a description as a type section's payload (malloc'd, *size
  * bytes); the description is checked by the rules cm_check() applies.
- * @return 0; -1 with EINVAL (a rule broken), ENOMEM.
+ * @return 0; -1 with EINVAL (a rule broken: *err, optional, says which,
+ *	   its offset in the payload), ENOMEM.
  */
-int cm_types_encode(const struct cm_types *t, void **payload, size_t *size);
+int cm_types_encode(const struct cm_types *t, void **payload, size_t *size,
+		    struct cm_error *err);
 
 /*
  * Check and decode a type section's payload. Error offsets count from the

@@ -153,8 +153,11 @@ CM_API int cm_types_attach(const void *blob, size_t len,
 	if (cm_check(blob, len, flags | CM_CHECK_EXACT, err) < 0
 	    || cm_header_read(blob, len, &in, err))
 		return -1;
-	if (types && cm_types_encode(types, &payload, &n))
+	if (types && cm_types_encode(types, &payload, &n, err)) {
+		if (errno == EINVAL)	/* a description breaking a rule */
+			errno = EBADMSG;
 		return -1;
+	}
 	if (payload && cm_types_check(payload, n, 0, &in, err)) {
 		free(payload);
 		return -1;

@@ -109,12 +109,14 @@ static const char *member_defect(const struct ts *t, uint32_t owner,
 	if (!kind_by_value(type_kind(t, type)))
 		return "field of a function or opaque type";
 	fsize = type_size(t, type);
-	if (off > size || fsize > size - off)
+	if (off > size)
 		return "field outside the type";
 	if (!bit_size)
-		return bit_off ? "bit offset without a bit size" : NULL;
+		return bit_off ? "bit offset without a bit size"
+		       : fsize > size - off ? "field outside the type" : NULL;
+	/* A bitfield's bits must fit, not its declared type's bytes. */
 	if (!kind_bitfield(type_kind(t, type)) || bit_size > 64
-	    || bit_off > 7)
+	    || bit_size > fsize * 8 || bit_off > 7)
 		return "bitfield of a bad type, width or offset";
 	if ((size - off) * 8 < (uint64_t)bit_off + bit_size)
 		return "bitfield outside the type";
@@ -336,12 +338,11 @@ static uint32_t put_name(char *strings, uint64_t *pos, const char *s)
 }
 
 CM_API int cm_types_encode(const struct cm_types *t, void **payload,
-			   size_t *size)
+			   size_t *size, struct cm_error *err)
 {
 	uint64_t nstrings = 0, total, pos = 0;
 	uint8_t *p, *r;
 	char *strings;
-	struct cm_error e;
 
 	if (!t || !payload || !size || (t->type_count && !t->types)
 	    || (t->member_count && !t->members)) {
@@ -394,7 +395,7 @@ CM_API int cm_types_encode(const struct cm_types *t, void **payload,
 		r[18] = (uint8_t)bs;
 		r[19] = (uint8_t)(bs >> 8);
 	}
-	if (cm_types_check(p, total, 0, NULL, &e)) {
+	if (cm_types_check(p, total, 0, NULL, err)) {
 		free(p);
 		errno = EINVAL;
 		return -1;

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # Install, with apt-get, whatever the build and tests need and is missing.
 set -eu
-need="meson ninja-build pkg-config gcc libc6-dev libxxhash-dev check python3 scdoc"
+need="meson ninja-build pkg-config gcc libc6-dev libxxhash-dev check python3 scdoc libdw-dev"
 [ $# -gt 0 ] && need="$need $*"
 missing=""
 for p in $need; do

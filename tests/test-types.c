@@ -29,7 +29,7 @@ static void *encoded(const struct cm_types *t, size_t *n)
 {
 	void *p = NULL;
 
-	ck_assert_int_eq(cm_types_encode(t, &p, n), 0);
+	ck_assert_int_eq(cm_types_encode(t, &p, n, NULL), 0);
 	return p;
 }
 
@@ -188,14 +188,14 @@ START_TEST(array_rules)
 	void *p;
 	size_t n;
 
-	ck_assert_int_eq(cm_types_encode(&t, &p, &n), 0);
+	ck_assert_int_eq(cm_types_encode(&t, &p, &n, NULL), 0);
 	free(p);
 	ty[1].size = 11;	/* not count x element */
-	ck_assert_int_eq(cm_types_encode(&t, &p, &n), -1);
+	ck_assert_int_eq(cm_types_encode(&t, &p, &n, NULL), -1);
 	ck_assert_int_eq(errno, EINVAL);
 	t.type_count = 3;	/* an array of itself */
 	t.root = 2;
-	ck_assert_int_eq(cm_types_encode(&t, &p, &n), -1);
+	ck_assert_int_eq(cm_types_encode(&t, &p, &n, NULL), -1);
 }
 END_TEST
 

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "tool-common.h"
+#include "types-cli.h"
 
 TOOL_EXPORT const char *argp_program_version =
 	"cma-convert (libcma) " CMA_VERSION;
@@ -32,6 +33,7 @@ struct opts {
 	int mode;		/* 0: keep the input's */
 	int flags;		/* cm_check flags */
 	uint64_t base;
+	struct types_cli types;
 };
 
 static const struct argp_option options[] = {
@@ -51,6 +53,9 @@ static const struct argp_option options[] = {
 	  "(github.com/Aurel-R/cma)", 2 },
 	{ NULL, 0, NULL, 0, "Verdict on IN:", 3 },
 	TOOL_CHECK_OPTIONS(3),
+	{ NULL, 0, NULL, 0, "Types (alone, not with a conversion above):",
+	  4 },
+	TYPES_CLI_CONVERT_OPTIONS(4),
 	{ 0 }
 };
 
@@ -105,9 +110,13 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		if (o->in_place && !strcmp(o->in, "-"))
 			argp_error(state, "--in-place needs a file, not "
 				   "standard input");
+		if ((o->types.attach || o->types.strip)
+		    && (o->mode || o->rebase || o->legacy))
+			argp_error(state, "--attach-types and --strip-types "
+				   "go alone: convert in a second run");
 		break;
 	default:
-		return ARGP_ERR_UNKNOWN;
+		return types_cli_parse(&o->types, key, arg, state);
 	}
 	return 0;
 }
@@ -336,6 +345,9 @@ static int convert(const struct opts *o, const struct tool_input *in,
 {
 	uint64_t base = o->rebase ? o->base : UINT64_MAX;
 
+	if (o->types.attach || o->types.strip)
+		return cm_types_attach(in->data, in->len, o->types.loaded,
+				       o->flags, out_write, f, err);
 	if (o->legacy)
 		return cm_legacy_import(in->data, in->len, o->mode, base,
 					out_write, f, err);
@@ -380,6 +392,10 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
+	status = types_cli_prepare(&o.types, &in);
+	if (status)
+		goto out;
+	status = TOOL_IO;
 	perm = new_file_mode();
 	if (o.in_place) {
 		if (stat(o.in, &st) < 0) {
@@ -424,6 +440,7 @@ int main(int argc, char **argv)
 	status = TOOL_OK;
 out:
 	dest_abort(&d);
+	cm_types_free(o.types.loaded);
 	free(f);
 	tool_input_close(&in);
 	return tool_finish(status);

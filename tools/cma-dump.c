@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "tool-common.h"
+#include "types-cli.h"
 
 TOOL_EXPORT const char *argp_program_version =
 	"cma-dump (libcma) " CMA_VERSION;
@@ -29,6 +30,7 @@ struct opts {
 	bool limit_set;
 	uint64_t limit;
 	uint64_t hex_off, hex_len;
+	struct types_cli types;
 };
 
 /* Everything one dump run needs; errors collected for JSON. */
@@ -66,6 +68,9 @@ static const struct argp_option options[] = {
 	{ NULL, 0, NULL, 0, "Verdict:", 3 },
 	TOOL_CHECK_OPTIONS(3),
 	TOOL_SCAN_OPTION(3),
+	{ NULL, 0, NULL, 0, "Typed view (by the producer's C types; --json, "
+	  "--hex and --limit apply):", 4 },
+	TYPES_CLI_DUMP_OPTIONS(4),
 	{ 0 }
 };
 
@@ -134,11 +139,11 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 			argp_error(state, "no FILE given");
 		if (o->graph && (o->json || o->hex || o->show))
 			argp_error(state, "--graph prints only the graph");
-		if (o->json && o->hex)
+		if (o->json && o->hex && !types_cli_dump_wanted(&o->types))
 			argp_error(state, "--hex has no JSON form");
 		break;
 	default:
-		return ARGP_ERR_UNKNOWN;
+		return types_cli_parse(&o->types, key, arg, state);
 	}
 	return 0;
 }
@@ -1116,6 +1121,13 @@ int main(int argc, char **argv)
 		note_error(&d, &verdict);
 	} else {
 		d.scan_note = verdict;
+	}
+	if (types_cli_dump_wanted(&o.types)) {
+		if (status == TOOL_OK)
+			status = types_cli_dump(&o.types, &d.in, o.json, o.hex,
+						o.limit_set ? o.limit : 0);
+		tool_input_close(&d.in);
+		return tool_finish(status);
 	}
 	herr = verdict;
 	d.hok = d.in.len >= 8 &&

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "tool-common.h"
+#include "types-cli.h"
 
 TOOL_EXPORT const char *argp_program_version =
 	"cma-verify (libcma) " CMA_VERSION;
@@ -18,6 +19,7 @@ struct opts {
 	bool quiet, json, all_errors;
 	int flags;		/* cm_check flags */
 	size_t max_errors;
+	struct types_cli types;
 	char **files;
 	int nfiles;
 };
@@ -36,6 +38,8 @@ static const struct argp_option options[] = {
 	  "0: no bound)", 2 },
 	TOOL_CHECK_OPTIONS(2),
 	TOOL_SCAN_OPTION(2),
+	{ NULL, 0, NULL, 0, "Typed checks (by the producer's C types):", 3 },
+	TYPES_CLI_VERIFY_OPTIONS(3),
 	{ 0 }
 };
 
@@ -68,7 +72,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		argp_error(state, "no FILE given");
 		break;
 	default:
-		return ARGP_ERR_UNKNOWN;
+		return types_cli_parse(&o->types, key, arg, state);
 	}
 	return 0;
 }
@@ -200,6 +204,10 @@ static int verify_one(const struct opts *o, const char *path, bool first)
 	if (o->json)
 		fputs(", \"errors\": [", stdout);
 	st = run_check(&v, &in, o->flags);
+	if (st == TOOL_OK)
+		st = types_cli_verify(&o->types, &in, o->json, o->quiet,
+				      o->all_errors ? o->max_errors : 1,
+				      &v.nerrors);
 	if (o->json) {
 		fputs(v.nerrors ? "\n   ]" : "]", stdout);
 		printf(", \"valid\": %s, \"status\": %d, \"io_error\": null"

@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: MIT
+// cma-peers, libcma: nodes from cm_alloc in a file arena, native pointers.
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "cma.h"
+#include "peers.h"
+
+namespace peers {
+
+namespace {
+
+struct Node1 {
+	uint32_t x;
+	Node1 *l0;
+};
+
+struct Node2 {
+	uint32_t x;
+	Node2 *l0, *l1;
+};
+
+template <class N> struct Graph {
+	bool none(const N *h) const { return !h; }
+	uint32_t x(const N *h) const { return h->x; }
+	const N *l0(const N *h) const { return h->l0; }
+	const N *l1(const N *h) const;
+};
+
+template <> const Node1 *Graph<Node1>::l1(const Node1 *) const
+{
+	return nullptr;
+}
+
+template <> const Node2 *Graph<Node2>::l1(const Node2 *h) const
+{
+	return h->l1;
+}
+
+void link(struct cm_attr *mem, Node1 *n, Node1 *const *addr, const Plan &p,
+	  size_t i)
+{
+	if (p.l0[i] != NONE && cm_ptr_to(mem, &n->l0, addr[p.l0[i]]))
+		fail("cm_ptr_to");
+}
+
+void link(struct cm_attr *mem, Node2 *n, Node2 *const *addr, const Plan &p,
+	  size_t i)
+{
+	if ((p.l0[i] != NONE && cm_ptr_to(mem, &n->l0, addr[p.l0[i]]))
+	    || (p.l1[i] != NONE && cm_ptr_to(mem, &n->l1, addr[p.l1[i]])))
+		fail("cm_ptr_to");
+}
+
+template <class N> Produced produce_as(const Plan &p, const std::string &path)
+{
+	Produced r;
+	std::vector<N *> addr(p.n);	// node index -> address, for links
+	uint64_t t0 = now_ns();
+	size_t links = p.two_links() ? 2 : 1;
+	int fd = open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC,
+		      0600);
+
+	if (fd < 0)
+		fail(path);
+	struct cm_attr *mem = cm_create(fd, p.n * (sizeof(N) + 8 * links)
+					+ (4u << 20), MAP_SHARED, 0);
+	if (!mem)
+		fail("cm_create");
+	for (size_t i = 0; i < p.n; i++) {
+		if (cm_alloc(mem, &addr[i], sizeof(N)))
+			fail("cm_alloc");
+		addr[i]->x = (uint32_t)i;
+		if (p.backward)	// links to earlier nodes: one pass
+			link(mem, addr[i], addr.data(), p, i);
+	}
+	for (size_t i = 0; !p.backward && i < p.n; i++)
+		link(mem, addr[i], addr.data(), p, i);
+	r.build_ns = now_ns() - t0;
+	t0 = now_ns();
+	if (!cm_serialize(mem, addr[p.root], CM_RELATIVE_OFFSET, 0))
+		fail("cm_serialize");
+	r.seal_ns = now_ns() - t0;
+	r.bytes = (uint64_t)cm_get_size(mem);
+	r.peak_rss = peak_rss();
+	t0 = now_ns();
+	if (cm_delete(mem, CM_ERASE) || close(fd))
+		fail("cm_delete");
+	r.write_ns = now_ns() - t0;
+	return r;
+}
+
+template <class N> Consumed consume_as(const Plan &p, const std::string &path)
+{
+	Consumed r;
+	uint64_t t0 = now_ns();
+	struct cm_blob *b = cm_open(path.c_str(), 0);
+
+	if (!b)
+		fail(path + ": cm_open");
+	const N *root = static_cast<const N *>(cm_blob_root(b));
+	r.open_ns = now_ns() - t0;
+	r.relocated = cm_blob_relocated(b);
+	t0 = now_ns();
+	r.sum = walk(p, Graph<N>{}, root);
+	r.walk_ns = now_ns() - t0;
+	r.peak_rss = peak_rss();
+	cm_close(b);
+	return r;
+}
+
+Produced produce(const Plan &p, const std::string &path)
+{
+	return p.two_links() ? produce_as<Node2>(p, path)
+			     : produce_as<Node1>(p, path);
+}
+
+Consumed consume(const Plan &p, const std::string &path)
+{
+	return p.two_links() ? consume_as<Node2>(p, path)
+			     : consume_as<Node1>(p, path);
+}
+
+} // namespace
+
+const System cma_system = { "libcma", produce, consume };
+
+} // namespace peers

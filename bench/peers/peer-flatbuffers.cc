@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: MIT
+// cma-peers, FlatBuffers: a vector of fixed-size structs linked by index,
+// filled in place in the builder, verified before the walk.
+#include <flatbuffers/flatbuffers.h>
+
+#include "nodes_generated.h"
+#include "peers.h"
+
+namespace peers {
+
+namespace {
+
+template <class N> struct Graph {
+	const flatbuffers::Vector<const N *> *v;
+	bool none(uint32_t h) const { return h == NONE; }
+	uint32_t x(uint32_t h) const { return v->Get(h)->x(); }
+	uint32_t l0(uint32_t h) const { return v->Get(h)->l0(); }
+	uint32_t l1(uint32_t h) const;
+};
+
+template <> uint32_t Graph<fb::Node1>::l1(uint32_t) const { return NONE; }
+template <> uint32_t Graph<fb::Node2>::l1(uint32_t h) const
+{
+	return v->Get(h)->l1();
+}
+
+Produced produce(const Plan &p, const std::string &path)
+{
+	Produced r;
+	uint64_t t0 = now_ns();
+	// Sized up front: the builder would otherwise grow by copying.
+	flatbuffers::FlatBufferBuilder fbb(p.n * sizeof(fb::Node2) + 4096);
+	flatbuffers::Offset<flatbuffers::Vector<const fb::Node1 *>> one;
+	flatbuffers::Offset<flatbuffers::Vector<const fb::Node2 *>> two;
+
+	if (p.two_links()) {
+		fb::Node2 *a;
+
+		two = fbb.CreateUninitializedVectorOfStructs(p.n, &a);
+		for (size_t i = 0; i < p.n; i++)
+			a[i] = fb::Node2((uint32_t)i, p.l0[i], p.l1[i]);
+	} else {
+		fb::Node1 *a;
+
+		one = fbb.CreateUninitializedVectorOfStructs(p.n, &a);
+		for (size_t i = 0; i < p.n; i++)
+			a[i] = fb::Node1((uint32_t)i, p.l0[i]);
+	}
+	r.build_ns = now_ns() - t0;
+	t0 = now_ns();
+	fbb.Finish(fb::CreateNodes(fbb, p.root, one, two));
+	r.seal_ns = now_ns() - t0;
+	r.peak_rss = peak_rss();
+	t0 = now_ns();
+	write_file(path, fbb.GetBufferPointer(), fbb.GetSize());
+	r.write_ns = now_ns() - t0;
+	r.bytes = fbb.GetSize();
+	return r;
+}
+
+Consumed consume(const Plan &p, const std::string &path)
+{
+	Consumed r;
+	uint64_t t0 = now_ns();
+	Mapped m(path);
+	const uint8_t *buf = static_cast<const uint8_t *>(m.p);
+	// max_tables raised past the default million, as for any large buffer.
+	flatbuffers::Verifier v(buf, m.size, 64, UINT32_MAX - 1);
+
+	if (!fb::VerifyNodesBuffer(v))
+		throw std::runtime_error(path + ": the Verifier refused it");
+	const fb::Nodes *root = fb::GetNodes(buf);
+
+	if (p.two_links()) {
+		Graph<fb::Node2> g{ root->two() };
+
+		r.open_ns = now_ns() - t0;
+		t0 = now_ns();
+		r.sum = walk(p, g, root->root());
+	} else {
+		Graph<fb::Node1> g{ root->one() };
+
+		r.open_ns = now_ns() - t0;
+		t0 = now_ns();
+		r.sum = walk(p, g, root->root());
+	}
+	r.walk_ns = now_ns() - t0;
+	r.peak_rss = peak_rss();
+	return r;
+}
+
+} // namespace
+
+const System flatbuffers_system = { "flatbuffers", produce, consume };
+
+} // namespace peers

@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: MIT
+// cma-peers: the workloads, clocks and walks every system shares.
+#ifndef CMA_PEERS_H
+#define CMA_PEERS_H
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace peers {
+
+constexpr uint32_t NONE = UINT32_MAX;
+
+enum class Workload { LIST_SEQ, LIST_RANDOM, TREE, GRAPH };
+
+// A workload as links between node indices, made before any clock starts:
+// node i (allocated i-th, x = i) links to l0[i] and l1[i] (NONE: no link).
+struct Plan {
+	Workload wl;
+	size_t n = 0;
+	std::vector<uint32_t> l0, l1;	// l1 empty for the lists
+	uint32_t root = NONE;
+	// Every link points to an earlier node: one pass builds it.
+	bool backward = false;
+	bool two_links() const { return !l1.empty(); }
+};
+
+Plan make_plan(Workload wl, size_t n);
+const char *workload_name(Workload wl);
+bool workload_from(const std::string &s, Workload *wl);
+
+// What a producer reports: nanoseconds a phase, the file's size, VmHWM.
+struct Produced {
+	uint64_t build_ns = 0, seal_ns = 0, write_ns = 0;
+	uint64_t bytes = 0, peak_rss = 0;
+};
+
+// What a consumer reports; sum checks that every system walked alike.
+struct Consumed {
+	uint64_t open_ns = 0, walk_ns = 0, peak_rss = 0, sum = 0;
+	int relocated = -1;	// libcma only: cm_blob_relocated()
+};
+
+uint64_t now_ns();
+uint64_t peak_rss();
+
+// A system: produce writes the workload to path; consume opens and walks
+// it in a new process. Both throw std::runtime_error on failure.
+struct System {
+	const char *name;
+	Produced (*produce)(const Plan &p, const std::string &path);
+	Consumed (*consume)(const Plan &p, const std::string &path);
+};
+
+// Walk everything reachable from root: a list to its end, a tree depth
+// first, a graph depth first with a visited bit per node (x is the
+// index). G gives x(h), l0(h), l1(h), none(h) over its handles H.
+template <class G, class H>
+uint64_t walk(const Plan &p, const G &g, H root)
+{
+	uint64_t sum = 0, count = 0;
+
+	if (!p.two_links()) {
+		for (H h = root; !g.none(h); h = g.l0(h)) {
+			sum += g.x(h);
+			count++;
+		}
+		return sum * 31 + count;
+	}
+	std::vector<H> stack;
+	std::vector<uint64_t> seen;
+	const bool graph = p.wl == Workload::GRAPH;
+
+	if (graph)
+		seen.assign(p.n / 64 + 1, 0);
+	stack.reserve(1024);
+	if (!g.none(root))
+		stack.push_back(root);
+	while (!stack.empty()) {
+		H h = stack.back();
+		uint32_t x = g.x(h);
+
+		stack.pop_back();
+		if (graph) {
+			if (seen[x / 64] >> (x % 64) & 1)
+				continue;
+			seen[x / 64] |= 1ULL << (x % 64);
+		}
+		sum += x;
+		count++;
+		H a = g.l0(h), b = g.l1(h);
+
+		if (!g.none(b))
+			stack.push_back(b);
+		if (!g.none(a))
+			stack.push_back(a);
+	}
+	return sum * 31 + count;
+}
+
+// The systems, one file each.
+extern const System raw_system, cma_system, capnp_system, flatbuffers_system,
+	boost_node_system, boost_array_system;
+
+// Map a whole file read-only (or writable, private); throws on failure.
+struct Mapped {
+	void *p = nullptr;
+	size_t size = 0;
+	Mapped(const std::string &path, bool writable = false);
+	~Mapped();
+	Mapped(const Mapped &) = delete;
+	Mapped &operator=(const Mapped &) = delete;
+};
+
+// Write n bytes to a new file at path (no fsync: the page cache holds it).
+void write_file(const std::string &path, const void *p, size_t n);
+
+[[noreturn]] void fail(const std::string &what);
+
+} // namespace peers
+
+#endif

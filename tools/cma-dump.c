@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dump.h"
 #include "tool-common.h"
 #include "types-cli.h"
 
@@ -13,39 +14,8 @@ TOOL_EXPORT const char *argp_program_version =
 	"cma-dump (libcma) " CMA_VERSION;
 TOOL_EXPORT const char *argp_program_bug_address = TOOL_BUG_ADDRESS;
 
-/* Without --limit, graphs stop here; tables never stop. */
-#define GRAPH_DEFAULT_LIMIT 1000
 /* Objects listed by the text dump without --limit. */
 #define OBJECTS_DEFAULT_LIMIT 1000
-/* Defects kept for the JSON errors array: the verdict and where met. */
-#define MAX_ERRORS 4
-
-enum { SHOW_HEADER = 1, SHOW_RELOCS = 2, SHOW_STATS = 4 };
-
-struct opts {
-	const char *file;
-	unsigned show;		/* SHOW_* bits; 0: header and relocs */
-	bool json, hex, graph;
-	int flags;		/* cm_check flags */
-	bool limit_set;
-	uint64_t limit;
-	uint64_t hex_off, hex_len;
-	struct types_cli types;
-};
-
-/* Everything one dump run needs; errors collected for JSON. */
-struct dump {
-	const struct opts *o;
-	struct tool_input in;
-	bool hok;		/* the header decoded */
-	struct cm_header h;
-	struct cm_error errors[MAX_ERRORS];
-	int nerrors;
-	bool color;
-	struct cm_error scan_note;	/* a valid blob's: the scan skipped */
-	uint64_t *unrecorded;	/* words the pointer scan refused, ascending */
-	size_t nunrecorded;
-};
 
 static const struct argp_option options[] = {
 	{ NULL, 0, NULL, 0, "What to show (default: header and table):", 1 },
@@ -160,7 +130,7 @@ static const struct argp argp = {
 };
 
 /* Keep a defect for the JSON errors array, once. */
-static void note_error(struct dump *d, const struct cm_error *err)
+void dump_note_error(struct dump *d, const struct cm_error *err)
 {
 	for (int i = 0; i < d->nerrors; i++)
 		if (d->errors[i].code == err->code &&
@@ -183,7 +153,7 @@ static const char *sgr(const struct dump *d, const char *code)
 /* A defect met while dumping, shown in place on stdout. */
 static void show_defect(struct dump *d, const struct cm_error *err)
 {
-	note_error(d, err);
+	dump_note_error(d, err);
 	if (!d->o->json)
 		printf("  %s** defect at offset 0x%" PRIx64 ": %s%s%s\n",
 		       sgr(d, RED), err->offset, err->message,
@@ -220,7 +190,7 @@ static void find_unrecorded(struct dump *d, int status)
 			     d);
 }
 
-static uint64_t word_at(const struct dump *d, uint64_t off)
+uint64_t dump_word_at(const struct dump *d, uint64_t off)
 {
 	uint64_t v;
 
@@ -229,7 +199,7 @@ static uint64_t word_at(const struct dump *d, uint64_t off)
 }
 
 /* The index of the first of the n ascending v[] at or past x. */
-static size_t lower_bound(const uint64_t *v, size_t n, uint64_t x)
+size_t dump_lower_bound(const uint64_t *v, size_t n, uint64_t x)
 {
 	size_t lo = 0, hi = n;
 
@@ -265,7 +235,7 @@ static void text_unrecorded(struct dump *d)
 	       tool_error_hint(CM_E_UNRECORDED));
 	printf("  %10s  %18s  %10s\n", "offset", "value", "target");
 	for (size_t i = 0; i < n; i++) {
-		uint64_t v = word_at(d, d->unrecorded[i]);
+		uint64_t v = dump_word_at(d, d->unrecorded[i]);
 
 		printf("  0x%08" PRIx64 "  0x%016" PRIx64 "  0x%08" PRIx64 "\n",
 		       d->unrecorded[i], v, v - d->h.base);
@@ -279,7 +249,7 @@ static void json_unrecorded(struct dump *d)
 	printf(",\n  \"pointer_scan\": \"%s\", \"unrecorded\": [",
 	       scan_state(d));
 	for (size_t i = 0; i < d->nunrecorded; i++) {
-		uint64_t v = word_at(d, d->unrecorded[i]);
+		uint64_t v = dump_word_at(d, d->unrecorded[i]);
 
 		printf("%s\n    {\"offset\": %" PRIu64 ", \"value\": %" PRIu64
 		       ", \"target\": %" PRIu64 "}", i ? "," : "",
@@ -299,7 +269,7 @@ static unsigned vlq_len(uint64_t v)
 	return n;
 }
 
-static bool has_object_map(const struct dump *d)
+bool dump_has_object_map(const struct dump *d)
 {
 	return d->hok && (d->h.optional_flags & 1);
 }
@@ -372,7 +342,7 @@ static void text_header(struct dump *d, int status,
 		printf("%sSections:%s        at 0x%" PRIx64 ", %" PRIu64
 		       " bytes%s\n", b, r, h->sections_offset,
 		       h->sections_size,
-		       has_object_map(d) ? " (object map)" : "");
+		       dump_has_object_map(d) ? " (object map)" : "");
 	else
 		printf("%sSections:%s        none\n", b, r);
 	printf("%sBlob size:%s       %" PRIu64 "\n", b, r, h->blob_size);
@@ -436,7 +406,7 @@ static void json_header(struct dump *d, int status,
 	       PRIu64 ", \"object_map\": %s, \"blob_size\": %" PRIu64
 	       ", \"checksum\": %" PRIu64,
 	       h->sections_offset, h->sections_size,
-	       has_object_map(d) ? "true" : "false", h->blob_size,
+	       dump_has_object_map(d) ? "true" : "false", h->blob_size,
 	       h->checksum);
 	if (computed_checksum(d, status, verdict, &sum))
 		printf(", \"checksum_computed\": %" PRIu64
@@ -462,7 +432,7 @@ static void hex_bytes(const struct cm_reloc *r, char *buf, size_t len)
 }
 
 /* Start the table walk; a refusal is shown as a defect. */
-static bool reloc_begin(struct dump *d, struct cm_reloc_iter *it)
+bool dump_reloc_begin(struct dump *d, struct cm_reloc_iter *it)
 {
 	struct cm_error e;
 
@@ -488,7 +458,7 @@ static void text_relocs(struct dump *d)
 	       sgr(d, BOLD), sgr(d, RESET), d->h.pointer_count,
 	       d->h.pointer_count == 1 ? "y" : "ies",
 	       tool_mode_name(d->h.mode));
-	if (!reloc_begin(d, &it))
+	if (!dump_reloc_begin(d, &it))
 		return;
 	printf("  %7s  %10s  %-11s  %10s  %18s  %10s\n", "index", "slot",
 	       rel ? "encoded" : "", "delta", "value", "target");
@@ -528,13 +498,13 @@ static void json_relocs(struct dump *d)
 	int ret;
 
 	fputs(",\n  \"relocs\": [", stdout);
-	if (reloc_begin(d, &it)) {
+	if (dump_reloc_begin(d, &it)) {
 		for (;;) {
 			ret = cm_reloc_next(&it, &r, &e);
 			if (ret == 0)
 				break;
 			if (ret < 0) {
-				note_error(d, &e);
+				dump_note_error(d, &e);
 				break;
 			}
 			if (d->o->limit_set && shown == d->o->limit) {
@@ -567,7 +537,7 @@ static void json_relocs(struct dump *d)
  * Read up to `max` objects into a new array (*out, free() it).
  * @return the map's object count; -1 on a defect (shown).
  */
-static ssize_t load_objects(struct dump *d, size_t max,
+ssize_t dump_load_objects(struct dump *d, size_t max,
 			    struct cm_object **out)
 {
 	struct cm_error e;
@@ -595,7 +565,7 @@ fail:
 	return -1;
 }
 
-static size_t object_limit(const struct dump *d, size_t dflt)
+size_t dump_object_limit(const struct dump *d, size_t dflt)
 {
 	if (!d->o->limit_set)
 		return dflt;
@@ -606,14 +576,14 @@ static size_t object_limit(const struct dump *d, size_t dflt)
 static void dump_objects(struct dump *d)
 {
 	struct cm_object *obj;
-	size_t max = object_limit(d, OBJECTS_DEFAULT_LIMIT), shown;
+	size_t max = dump_object_limit(d, OBJECTS_DEFAULT_LIMIT), shown;
 	ssize_t n;
 
 	if (!d->o->json)
 		printf("\n%sObject map:%s\n", sgr(d, BOLD), sgr(d, RESET));
 	else
 		fputs(",\n  \"objects\": [", stdout);
-	n = load_objects(d, max, &obj);
+	n = dump_load_objects(d, max, &obj);
 	shown = n < 0 ? 0 : (size_t)n < max ? (size_t)n : max;
 	for (size_t i = 0; i < shown; i++) {
 		if (d->o->json)
@@ -651,7 +621,7 @@ static void gather_stats(struct dump *d, struct stats *s)
 	int ret;
 
 	memset(s, 0, sizeof *s);
-	if (!reloc_begin(d, &it))
+	if (!dump_reloc_begin(d, &it))
 		return;
 	while ((ret = cm_reloc_next(&it, &r, &e)) > 0) {
 		s->count++;
@@ -764,7 +734,7 @@ static void dump_hex(struct dump *d)
 	struct cm_reloc r;
 	struct cm_error e;
 	bool have = false, walking;
-	size_t u = lower_bound(d->unrecorded, d->nunrecorded, start & ~15ULL);
+	size_t u = dump_lower_bound(d->unrecorded, d->nunrecorded, start & ~15ULL);
 	int ret;
 
 	if (d->o->show)
@@ -833,215 +803,10 @@ static void dump_hex(struct dump *d)
 		for (int k = 0; k < nstrays; k++)
 			printf(" %sunrecorded@+%" PRIu64 "->0x%" PRIx64 "%s",
 			       sgr(d, RED), strays[k] - line,
-			       word_at(d, strays[k]) - d->h.base,
+			       dump_word_at(d, strays[k]) - d->h.base,
 			       sgr(d, RESET));
 		putchar('\n');
 	}
-}
-
-/* ---- graph ---- */
-
-/* A sorted set of the smallest distinct offsets seen, at most cap. */
-struct offset_set {
-	uint64_t *v;
-	size_t n, cap;
-};
-
-static void set_add(struct offset_set *s, uint64_t x)
-{
-	size_t i;
-
-	if (s->n == s->cap && x >= s->v[s->n - 1])
-		return;
-	i = lower_bound(s->v, s->n, x);
-	if (i < s->n && s->v[i] == x)
-		return;
-	if (s->n == s->cap)
-		s->n--;
-	memmove(s->v + i + 1, s->v + i, (s->n - i) * sizeof *s->v);
-	s->v[i] = x;
-	s->n++;
-}
-
-/* A graph node: a region [start, end), or an object of the map. */
-struct graph {
-	struct cm_object *node;
-	size_t n;		/* nodes shown */
-	bool cut;		/* more nodes exist past the last shown */
-	bool dangling, past_end, beyond;
-};
-
-/* The node holding offset x (one past a node's end allowed), or -1. */
-static ssize_t node_of(const struct graph *g, uint64_t x, bool one_past)
-{
-	size_t lo = 0, hi = g->n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (g->node[mid].offset <= x)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo == 0)
-		return -1;
-	lo--;
-	if (x < g->node[lo].offset + g->node[lo].size ||
-	    (one_past && x == g->node[lo].offset + g->node[lo].size))
-		return (ssize_t)lo;
-	return -1;
-}
-
-/* Nodes without a map: regions from the data start, root and targets. */
-static int regions(struct dump *d, size_t limit, struct graph *g)
-{
-	struct offset_set s = { NULL, 0, limit + 1 };
-	struct cm_reloc_iter it;
-	struct cm_reloc r;
-	struct cm_error e;
-	int ret;
-
-	s.v = calloc(s.cap, sizeof *s.v);
-	g->node = calloc(s.cap, sizeof *g->node);
-	if (!s.v || !g->node)
-		goto fail;
-	set_add(&s, d->h.header_size);
-	set_add(&s, d->h.root);
-	if (reloc_begin(d, &it)) {
-		while ((ret = cm_reloc_next(&it, &r, &e)) > 0)
-			if (r.target >= d->h.header_size &&
-			    r.target < d->h.data_end)
-				set_add(&s, r.target);
-		if (ret < 0)
-			note_error(d, &e);
-	}
-	g->cut = s.n > limit;
-	g->n = g->cut ? limit : s.n;
-	for (size_t i = 0; i < g->n; i++) {
-		g->node[i].offset = s.v[i];
-		g->node[i].size = (i + 1 < s.n ? s.v[i + 1] : d->h.data_end) -
-				  s.v[i];
-	}
-	free(s.v);
-	return 0;
-fail:
-	tool_report_errno(d->in.name, "graph", errno);
-	free(s.v);
-	return -1;
-}
-
-static void graph_target(struct dump *d, struct graph *g, uint64_t target,
-			 char *buf, size_t len)
-{
-	ssize_t t = node_of(g, target, false);
-
-	if (t < 0 && has_object_map(d))
-		t = node_of(g, target, true);
-	if (t >= 0) {
-		snprintf(buf, len, "n%zd", t);
-	} else if (target == d->h.data_end) {
-		g->past_end = true;
-		snprintf(buf, len, "data_end");
-	} else if (g->cut && g->n &&
-		   target >= g->node[g->n - 1].offset) {
-		g->beyond = true;
-		snprintf(buf, len, "more");
-	} else {
-		g->dangling = true;
-		snprintf(buf, len, "dangling");
-	}
-}
-
-static int dump_graph(struct dump *d)
-{
-	size_t limit = object_limit(d, GRAPH_DEFAULT_LIMIT);
-	struct graph g = { 0 };
-	struct cm_reloc_iter it;
-	struct cm_reloc r;
-	struct cm_error e;
-	char to[32];
-	int ret, rc = -1;
-
-	if (!d->hok) {
-		printf("digraph cma {\n\tlabel=\"the header is defective\";"
-		       "\n}\n");
-		return 0;
-	}
-	if (limit == 0)
-		limit = 1;
-	if (has_object_map(d)) {
-		ssize_t n = load_objects(d, limit, &g.node);
-
-		if (n < 0)
-			goto out;
-		g.n = (size_t)n < limit ? (size_t)n : limit;
-		g.cut = (size_t)n > limit;
-	} else if (regions(d, limit, &g) < 0) {
-		goto out;
-	}
-	printf("digraph cma {\n\tnode [shape=box, fontname=\"monospace\"];\n"
-	       "\tedge [fontname=\"monospace\", fontsize=10];\n");
-	for (size_t i = 0; i < g.n; i++) {
-		bool root = d->h.root >= g.node[i].offset &&
-			    d->h.root < g.node[i].offset + g.node[i].size;
-
-		printf("\tn%zu [label=\"0x%" PRIx64 "\\n%" PRIu64 " B%s\"%s];"
-		       "\n", i, g.node[i].offset, g.node[i].size,
-		       root ? "\\nroot" : "", root ? ", penwidth=2" : "");
-	}
-	if (reloc_begin(d, &it)) {
-		while ((ret = cm_reloc_next(&it, &r, &e)) > 0) {
-			ssize_t s = node_of(&g, r.slot, false);
-
-			if (s < 0)
-				continue;	/* in a region past the cut */
-			graph_target(d, &g, r.target, to, sizeof to);
-			printf("\tn%zd -> %s [label=\"+%" PRIu64 "\"];\n", s,
-			       to, r.slot - g.node[s].offset);
-		}
-		if (ret < 0)
-			note_error(d, &e);
-	}
-	/* Pointers stored without cm_ptr_to(): edges a consumer would not
-	 * have relocated. */
-	for (size_t i = 0; i < d->nunrecorded; i++) {
-		uint64_t at = d->unrecorded[i];
-		ssize_t s = node_of(&g, at, false);
-
-		if (s < 0)
-			continue;
-		graph_target(d, &g, word_at(d, at) - d->h.base, to, sizeof to);
-		printf("\tn%zd -> %s [label=\"+%" PRIu64 " unrecorded\", "
-		       "style=dashed, color=red];\n", s, to,
-		       at - g.node[s].offset);
-	}
-	if (g.past_end)
-		printf("\tdata_end [shape=plaintext, "
-		       "label=\"end of data\"];\n");
-	if (g.dangling)
-		printf("\tdangling [shape=octagon, color=red, "
-		       "label=\"no object\"];\n");
-	if (g.beyond)
-		printf("\tmore [shape=plaintext, label=\"...\"];\n");
-	if (g.cut) {
-		printf("\tlabel=\"graph cut at %zu nodes (--limit)\";\n", g.n);
-		fprintf(stderr, "%s: %s: graph cut at %zu nodes (--limit)\n",
-			tool_prog, d->in.name, g.n);
-	}
-	for (int i = 0; i < d->nerrors; i++) {
-		printf("\t/* defect at offset 0x%" PRIx64 ": ",
-		       d->errors[i].offset);
-		/* A message must not close the comment early. */
-		for (const char *m = d->errors[i].message; *m; m++)
-			putchar(m[0] == '*' && m[1] == '/' ? '+' : *m);
-		printf(" */\n");
-	}
-	printf("}\n");
-	rc = 0;
-out:
-	free(g.node);
-	return rc;
 }
 
 /* ---- main ---- */
@@ -1060,7 +825,7 @@ static void json_document(struct dump *d, int status,
 	if (show & SHOW_RELOCS) {
 		json_relocs(d);
 		json_unrecorded(d);
-		if (has_object_map(d))
+		if (dump_has_object_map(d))
 			dump_objects(d);
 	}
 	if (show & SHOW_STATS)
@@ -1087,7 +852,7 @@ static void text_document(struct dump *d, int status,
 		text_relocs(d);
 		if (d->nunrecorded)
 			text_unrecorded(d);
-		if (has_object_map(d))
+		if (dump_has_object_map(d))
 			dump_objects(d);
 	}
 	if (show & SHOW_STATS && d->hok)
@@ -1118,7 +883,7 @@ int main(int argc, char **argv)
 	status = tool_check(&d.in, o.flags, &verdict);
 	if (status) {
 		tool_report(d.in.name, &verdict);
-		note_error(&d, &verdict);
+		dump_note_error(&d, &verdict);
 	} else {
 		d.scan_note = verdict;
 	}

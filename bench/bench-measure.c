@@ -2,80 +2,16 @@
 /* cma-bench: every figure of one workload in one mode, with its baselines. */
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <pthread.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include "bench-xxh3.h"
 
 #include "cma.h"
 #include "bench.h"
-
-extern char **environ;
-
-const struct fig_info fig_info[F_COUNT] = {
-	[F_SERIALIZE] = { "serialize_ns_per_ptr",
-		"cm_serialize (checksum included)", "ns/ptr", false },
-	[F_MEMCPY] = { "memcpy_ns_per_ptr", "memcpy of the blob", "ns/ptr",
-		true },
-	[F_XXH3] = { "xxh3_ns_per_ptr", BENCH_XXH3_NAME,
-		"ns/ptr", true },
-	[F_MEMCPY_XXH3] = { "memcpy_xxh3_ns_per_ptr",
-		"memcpy + XXH3 of the blob", "ns/ptr", true },
-	[F_IDEAL] = { "ideal_reloc_ns_per_ptr", "ideal relocation loop",
-		"ns/ptr", true },
-	[F_IDEAL_MT] = { "ideal_reloc_mt_ns_per_ptr",
-		"ideal relocation loop, N threads", "ns/ptr", true },
-	[F_DES] = { "deserialize_ns_per_ptr", "cm_deserialize (checked)",
-		"ns/ptr", false },
-	[F_DES_TRUSTED] = { "deserialize_trusted_ns_per_ptr",
-		"cm_deserialize CM_TRUSTED", "ns/ptr", false },
-	[F_DES_MT] = { "deserialize_mt_ns_per_ptr",
-		"cm_deserialize_mt (checked)", "ns/ptr", false },
-	[F_DES_MT_TRUSTED] = { "deserialize_mt_trusted_ns_per_ptr",
-		"cm_deserialize_mt CM_TRUSTED", "ns/ptr", false },
-	[F_CHECK] = { "check_gb_per_s", "cm_check", "GB/s", false },
-	[F_CHECK_SCAN] = { "check_scan_gb_per_s", "cm_check CM_CHECK_POINTERS",
-		"GB/s", false },
-	[F_XXH3_GBPS] = { "xxh3_gb_per_s", BENCH_XXH3_NAME, "GB/s",
-		true },
-	[F_READ] = { "read_file_ns_per_ptr", "open + read() of the file",
-		"ns/ptr", true },
-	[F_MMAP_IDEAL] = { "mmap_private_ideal_ns_per_ptr",
-		"mmap MAP_PRIVATE + ideal loop", "ns/ptr", true },
-	[F_LOAD] = { "load_ns_per_ptr", "load from file (checked)", "ns/ptr",
-		false },
-	[F_LOAD_TRUSTED] = { "load_trusted_ns_per_ptr",
-		"load from file CM_OPEN_TRUSTED", "ns/ptr", false },
-	[F_LOAD_RELOCATED] = { "load_relocated_ns_per_ptr",
-		"load, recorded base taken", "ns/ptr", false },
-	[F_VERIFY] = { "cma_verify_mb_per_s", "cma-verify FILE", "MB/s",
-		false },
-	[F_CONVERT] = { "cma_convert_mb_per_s", "cma-convert (other mode)",
-		"MB/s", false },
-	[F_DUMP_JSON] = { "cma_dump_json_mb_per_s", "cma-dump --json",
-		"MB/s", false },
-	[F_FILE_POPULATED] = { "file_private_populated_ideal_ns_per_ptr",
-		"private file, populated+ideal", "ns/ptr", true },
-	[F_FILE_DES] = { "file_private_deserialize_ns_per_ptr",
-		"private file + cm_deserialize", "ns/ptr", false },
-	[F_SHM_NAIVE] = { "shm_private_ideal_ns_per_ptr",
-		"private shm + ideal loop", "ns/ptr", true },
-	[F_SHM_POPULATED] = { "shm_private_populated_ideal_ns_per_ptr",
-		"private shm, populated+ideal", "ns/ptr", true },
-	[F_SHM_DES] = { "shm_private_deserialize_ns_per_ptr",
-		"private shm + cm_deserialize", "ns/ptr", false },
-	[F_SEAL_SHM] = { "seal_shm_sync_ns_per_ptr",
-		"shm build, serialize MS_SYNC", "ns/ptr", false },
-	[F_SEAL_SHM_BASE] = { "seal_shm_baseline_ns_per_ptr",
-		"table to fresh shm+XXH3+msync", "ns/ptr", true },
-};
 
 /* What one run needs; each run function times only its own region. */
 struct mctx {
@@ -92,12 +28,10 @@ struct mctx {
 	uint64_t *slots;	/* sorted slot offsets, for the ideal loop */
 	size_t nslots;
 	char path[2048];	/* the blob file */
-	char out[PATH_MAX];	/* cma-convert's output */
 	int flags;		/* deserialize or cm_open flags */
 	int threads;
 	bool occupy;		/* hold the recorded base while loading */
 	bool reserved;		/* [base, base + size) held PROT_NONE */
-	char *const *argv;	/* a tool's command line */
 	int relocated;		/* cm_blob_relocated() of the last load */
 	bool open_failed;	/* cm_open unusable: the fallback loads */
 };
@@ -109,23 +43,6 @@ static volatile uint64_t sink;
 static void barrier(void)
 {
 	__asm__ volatile("" ::: "memory");
-}
-
-/*
- * The floor every relocation is compared with: no decoding, no checking,
- * one add per slot from an array of sorted offsets.
- */
-__attribute__((noinline)) void ideal_reloc(uint8_t *blob,
-					   const uint64_t *slots, size_t n,
-					   uint64_t delta)
-{
-	for (size_t i = 0; i < n; i++) {
-		uint64_t v;
-
-		memcpy(&v, blob + slots[i], 8);
-		v += delta;
-		memcpy(blob + slots[i], &v, 8);
-	}
 }
 
 static int run_serialize(struct mctx *c, uint64_t *ns)
@@ -437,36 +354,6 @@ out:
 	return ret;
 }
 
-static int run_tool(struct mctx *c, uint64_t *ns)
-{
-	posix_spawn_file_actions_t fa;
-	uint64_t t0;
-	pid_t pid;
-	int status, e;
-
-	if (posix_spawn_file_actions_init(&fa))
-		return -1;
-	if (posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY,
-					     0)) {
-		posix_spawn_file_actions_destroy(&fa);
-		return -1;
-	}
-	t0 = bench_now_ns();
-	e = posix_spawn(&pid, c->argv[0], &fa, NULL, c->argv, environ);
-	while (e == 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	*ns = bench_now_ns() - t0;
-	posix_spawn_file_actions_destroy(&fa);
-	if (c->out[0])
-		unlink(c->out);
-	if (e || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		fprintf(stderr, "cma-bench: %s: %s failed (%s)\n", c->what,
-			c->argv[0], e ? strerror(e) : "exit status");
-		return -1;
-	}
-	return 0;
-}
-
 /*
  * Run `fn` o->runs times into *s: ns / per (per pointer) or, with rate,
  * per / ns (bytes per ns is GB/s). A failed run leaves *s unmeasured.
@@ -544,43 +431,6 @@ fail:
 	fprintf(stderr, "cma-bench: %s: reading the table: %s %s\n", c->what,
 		strerror(errno), err.message);
 	return -1;
-}
-
-static void tools(struct mctx *c, struct mode_result *r, double bytes)
-{
-	const char *names[] = { "cma-verify", "cma-convert", "cma-dump" };
-	const enum fig figs[] = { F_VERIFY, F_CONVERT, F_DUMP_JSON };
-	char exe[PATH_MAX];
-
-	for (int i = 0; i < 3; i++) {
-		char *argv[8] = { exe, NULL };
-
-		snprintf(exe, sizeof(exe), "%s/%s", c->o->tools_dir, names[i]);
-		if (access(exe, X_OK)) {
-			fprintf(stderr, "cma-bench: %s: %s not built, "
-				"not measured\n", c->what, exe);
-			continue;
-		}
-		c->out[0] = '\0';
-		if (figs[i] == F_VERIFY) {
-			argv[1] = c->path;
-		} else if (figs[i] == F_DUMP_JSON) {
-			argv[1] = (char *)"--json";
-			argv[2] = c->path;
-		} else {
-			snprintf(c->out, sizeof(c->out), "%s.out", c->path);
-			bench_track_file(1, c->out);
-			argv[1] = c->path;
-			argv[2] = (char *)"-o";
-			argv[3] = c->out;
-			argv[4] = (char *)(c->mode == CM_RELATIVE_OFFSET ?
-					   "--absolute" : "--relative");
-		}
-		c->argv = argv;
-		measure(c, &r->fig[figs[i]], run_tool, bytes * 1000, true);
-		c->out[0] = '\0';
-		bench_track_file(1, NULL);
-	}
 }
 
 int measure_mode(const struct bench_opts *o, struct wl_result *w, int mi,
@@ -724,8 +574,14 @@ int measure_mode(const struct bench_opts *o, struct wl_result *w, int mi,
 	r->load_via = c.open_failed ? "mmap MAP_PRIVATE + cm_deserialize"
 				    : "cm_open";
 
-	if (!light && !o->skip_tools)
-		tools(&c, r, bytes);
+	if (!light && !o->skip_tools) {
+		const struct tool_src ts = {
+			.what = what, .path = c.path, .size = c.size,
+			.mode = c.mode,
+		};
+
+		measure_tools(o, &ts, r);
+	}
 	ret = 0;
 out:
 	if (ret)

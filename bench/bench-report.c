@@ -8,8 +8,74 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include "bench-xxh3.h"
+
 #include "cma.h"
 #include "bench.h"
+
+const struct fig_info fig_info[F_COUNT] = {
+	[F_SERIALIZE] = { "serialize_ns_per_ptr",
+		"cm_serialize (checksum included)", "ns/ptr", false },
+	[F_MEMCPY] = { "memcpy_ns_per_ptr", "memcpy of the blob", "ns/ptr",
+		true },
+	[F_XXH3] = { "xxh3_ns_per_ptr", BENCH_XXH3_NAME,
+		"ns/ptr", true },
+	[F_MEMCPY_XXH3] = { "memcpy_xxh3_ns_per_ptr",
+		"memcpy + XXH3 of the blob", "ns/ptr", true },
+	[F_IDEAL] = { "ideal_reloc_ns_per_ptr", "ideal relocation loop",
+		"ns/ptr", true },
+	[F_IDEAL_MT] = { "ideal_reloc_mt_ns_per_ptr",
+		"ideal relocation loop, N threads", "ns/ptr", true },
+	[F_DES] = { "deserialize_ns_per_ptr", "cm_deserialize (checked)",
+		"ns/ptr", false },
+	[F_DES_TRUSTED] = { "deserialize_trusted_ns_per_ptr",
+		"cm_deserialize CM_TRUSTED", "ns/ptr", false },
+	[F_DES_MT] = { "deserialize_mt_ns_per_ptr",
+		"cm_deserialize_mt (checked)", "ns/ptr", false },
+	[F_DES_MT_TRUSTED] = { "deserialize_mt_trusted_ns_per_ptr",
+		"cm_deserialize_mt CM_TRUSTED", "ns/ptr", false },
+	[F_CHECK] = { "check_gb_per_s", "cm_check", "GB/s", false },
+	[F_CHECK_SCAN] = { "check_scan_gb_per_s", "cm_check CM_CHECK_POINTERS",
+		"GB/s", false },
+	[F_XXH3_GBPS] = { "xxh3_gb_per_s", BENCH_XXH3_NAME, "GB/s",
+		true },
+	[F_READ] = { "read_file_ns_per_ptr", "open + read() of the file",
+		"ns/ptr", true },
+	[F_MMAP_IDEAL] = { "mmap_private_ideal_ns_per_ptr",
+		"mmap MAP_PRIVATE + ideal loop", "ns/ptr", true },
+	[F_LOAD] = { "load_ns_per_ptr", "load from file (checked)", "ns/ptr",
+		false },
+	[F_LOAD_TRUSTED] = { "load_trusted_ns_per_ptr",
+		"load from file CM_OPEN_TRUSTED", "ns/ptr", false },
+	[F_LOAD_RELOCATED] = { "load_relocated_ns_per_ptr",
+		"load, recorded base taken", "ns/ptr", false },
+	[F_XXH3_FILE] = { "xxh3_file_mb_per_s",
+		"XXH3 of the file, own process", "MB/s", true },
+	[F_VERIFY] = { "cma_verify_mb_per_s", "cma-verify FILE", "MB/s",
+		false },
+	[F_CP] = { "cp_mb_per_s", "cp of a file of OUT's size", "MB/s",
+		true },
+	[F_CONVERT] = { "cma_convert_mb_per_s", "cma-convert (other mode)",
+		"MB/s", false },
+	[F_DUMP_JSON] = { "cma_dump_json_mb_per_s", "cma-dump --json",
+		"MB/s", false },
+	[F_DUMP_SUMMARY] = { "cma_dump_summary_s", "cma-dump FILE (summary)",
+		"s", false },
+	[F_FILE_POPULATED] = { "file_private_populated_ideal_ns_per_ptr",
+		"private file, populated+ideal", "ns/ptr", true },
+	[F_FILE_DES] = { "file_private_deserialize_ns_per_ptr",
+		"private file + cm_deserialize", "ns/ptr", false },
+	[F_SHM_NAIVE] = { "shm_private_ideal_ns_per_ptr",
+		"private shm + ideal loop", "ns/ptr", true },
+	[F_SHM_POPULATED] = { "shm_private_populated_ideal_ns_per_ptr",
+		"private shm, populated+ideal", "ns/ptr", true },
+	[F_SHM_DES] = { "shm_private_deserialize_ns_per_ptr",
+		"private shm + cm_deserialize", "ns/ptr", false },
+	[F_SEAL_SHM] = { "seal_shm_sync_ns_per_ptr",
+		"shm build, serialize MS_SYNC", "ns/ptr", false },
+	[F_SEAL_SHM_BASE] = { "seal_shm_baseline_ns_per_ptr",
+		"table to fresh shm+XXH3+msync", "ns/ptr", true },
+};
 
 /* One performance goal, as measured: ratio against its bound. */
 struct target {
@@ -29,7 +95,7 @@ static const char *goal_name(int id)
 {
 	static const char *const names[] = {
 		"", "build", "relocate", "layout", "load", "check", "seal",
-		"threads", "memory", "scan", "faults", "shm-seal",
+		"threads", "memory", "scan", "faults", "shm-seal", "tools",
 	};
 
 	return id > 0 && id < (int)(sizeof(names) / sizeof(names[0])) ?
@@ -102,6 +168,30 @@ static void add_fault_ratios(struct target *t, size_t *k,
 	}
 }
 
+/* The tools end to end (12): each against its baseline program. */
+static void add_tool_ratios(struct target *t, size_t *k,
+			    const struct wl_result *w, int mi)
+{
+	const struct stat3 *f = w->modes[mi].fig;
+
+	if (have(&f[F_VERIFY]) && have(&f[F_XXH3_FILE]))
+		add(t, k, 12, "cma-verify / XXH3 of the file", w->name,
+		    mode_name(mi), f[F_VERIFY].median / f[F_XXH3_FILE].median,
+		    0.6, true);
+	if (have(&f[F_CONVERT]) && have(&f[F_CP]))
+		add(t, k, 12, "cma-convert / cp of OUT's size", w->name,
+		    mode_name(mi), f[F_CONVERT].median / f[F_CP].median, 0.8,
+		    true);
+	if (have(&f[F_DUMP_JSON]))
+		add(t, k, 12, "cma-dump --json / 31 MB/s before",
+		    w->name, mode_name(mi),
+		    f[F_DUMP_JSON].median / bench_dump_json_before_mb_per_s,
+		    6.0, true);
+	if (have(&f[F_DUMP_SUMMARY]))
+		add(t, k, 12, "cma-dump summary, seconds", w->name,
+		    mode_name(mi), f[F_DUMP_SUMMARY].median, 0.1, false);
+}
+
 static size_t targets(const struct wl_result *r, size_t n, struct target *t)
 {
 	const struct wl_result *list = find(r, n, "list");
@@ -159,13 +249,8 @@ static size_t targets(const struct wl_result *r, size_t n, struct target *t)
 				    w->name, mode_name(mi),
 				    f[F_CHECK_SCAN].median / f[F_CHECK].median,
 				    0.75, true);
-			if (w == list && have(&f[F_VERIFY]) &&
-			    have(&f[F_XXH3_GBPS]))
-				add(t, &k, 5, "cma-verify / XXH3 throughput",
-				    w->name, mode_name(mi),
-				    f[F_VERIFY].median / 1000 /
-					    f[F_XXH3_GBPS].median,
-				    0.7, true);
+			if (w == list)
+				add_tool_ratios(t, &k, w, mi);
 			if (have(&f[F_SERIALIZE]) && have(&f[F_MEMCPY_XXH3]))
 				add(t, &k, 6, "serialize / (memcpy + XXH3)",
 				    w->name, mode_name(mi),
@@ -281,6 +366,9 @@ static void table_workload(const struct wl_result *w)
 		       m->pointers ? (double)m->table_bytes /
 					     (double)m->pointers
 				   : 0.0);
+		if (m->dump_summary_bytes)
+			printf("    cma-dump's summary: %llu bytes of text\n",
+			       (unsigned long long)m->dump_summary_bytes);
 		printf("    load via %s: %s; with the base taken: %s\n",
 		       m->load_via ? m->load_via : "-",
 		       how_loaded(m->load_relocated),
@@ -429,8 +517,10 @@ static void json_workload(FILE *f, const struct wl_result *w)
 			(unsigned long long)m->table_bytes);
 		jstr(f, m->load_via ? m->load_via : "");
 		fprintf(f, ", \"load_relocated\": %d, "
-			"\"load_relocated_forced\": %d,\n       \"figures\": {",
-			m->load_relocated, m->load_relocated_forced);
+			"\"load_relocated_forced\": %d, "
+			"\"dump_summary_bytes\": %llu,\n       \"figures\": {",
+			m->load_relocated, m->load_relocated_forced,
+			(unsigned long long)m->dump_summary_bytes);
 		for (int i = 0; i < F_COUNT; i++)
 			jstat(f, fig_info[i].key, &m->fig[i],
 			      i ? ",\n        " : "");

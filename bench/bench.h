@@ -50,9 +50,12 @@ enum fig {
 	F_LOAD,
 	F_LOAD_TRUSTED,
 	F_LOAD_RELOCATED,
+	F_XXH3_FILE,		/* the tools, end to end: bench-tools.c */
 	F_VERIFY,
+	F_CP,
 	F_CONVERT,
 	F_DUMP_JSON,
+	F_DUMP_SUMMARY,
 	F_FILE_POPULATED,	/* fresh private mappings: bench-fault.c */
 	F_FILE_DES,
 	F_SHM_NAIVE,
@@ -82,6 +85,7 @@ struct mode_result {
 	const char *load_via;	/* "cm_open" or the fallback */
 	int load_relocated;	/* cm_blob_relocated(), -1 unknown */
 	int load_relocated_forced; /* the same with the base occupied */
+	uint64_t dump_summary_bytes;	/* what plain cma-dump printed */
 };
 
 /* Build figures, each run in a fresh process. */
@@ -102,16 +106,22 @@ struct wl_result {
 	struct mode_result modes[2];	/* relative, absolute */
 };
 
-/* ---- bench-util (in cma-bench.c) ---- */
+/* ---- bench-util.c: shared helpers ---- */
 uint64_t bench_now_ns(void);
 /* Sort v[0..n) and fill *s. */
 void stat3_from(struct stat3 *s, double *v, int n);
 /* Anonymous memory advised for huge pages and faulted in; NULL on failure. */
 void *bench_map(size_t len);
 void bench_unmap(void *p, size_t len);
-/* Register a file to remove at exit or on SIGINT/SIGTERM (NULL: forget). */
+/* Register a file to remove at exit or on SIGINT/SIGTERM (NULL: forget);
+ * slots 0 to 3. */
 void bench_track_file(int slot, const char *path);
+/* o->tmpdir made, and removed with the tracked files at exit. */
+int bench_make_tmpdir(struct bench_opts *o);
 extern int bench_status;	/* the exit status: 1 once something failed */
+/* The ideal relocation loop: one add of delta at each of n sorted slots. */
+void ideal_reloc(uint8_t *blob, const uint64_t *slots, size_t n,
+		 uint64_t delta);
 
 /* ---- bench-build.c: workloads and the fresh-process build ---- */
 size_t wl_node_size(enum workload_kind k);
@@ -148,9 +158,6 @@ int bench_child(const char *what, enum workload_kind k, size_t nodes,
 int measure_build(const struct bench_opts *o, struct wl_result *w);
 
 /* ---- bench-measure.c: the figures of one workload in one mode ---- */
-/* The ideal relocation loop: one add of delta at each of n sorted slots. */
-void ideal_reloc(uint8_t *blob, const uint64_t *slots, size_t n,
-		 uint64_t delta);
 int measure_mode(const struct bench_opts *o, struct wl_result *w, int mi,
 		 bool light);
 
@@ -186,6 +193,24 @@ struct seal_src {
 /* F_SEAL_SHM and F_SEAL_SHM_BASE, each run on a new arena. */
 void measure_seal_shm(const struct bench_opts *o, const struct seal_src *s,
 		      struct mode_result *r);
+
+/* ---- bench-tools.c: the tools end to end, in fresh processes ---- */
+
+/* The blob file the tools run on. */
+struct tool_src {
+	const char *what;	/* for messages */
+	const char *path;
+	size_t size;
+	int mode;
+};
+/* F_XXH3_FILE .. F_DUMP_SUMMARY, each tool interleaved with its baseline. */
+void measure_tools(const struct bench_opts *o, const struct tool_src *s,
+		   struct mode_result *r);
+/* The hidden --hash-file entry point: XXH3 of a file read as the tools
+ * read it. @return 0; -1 (reported). */
+int bench_hash_file(const char *path);
+/* cma-dump --json's speed before this release, for its goal. */
+extern const double bench_dump_json_before_mb_per_s;
 
 /* ---- bench-report.c ---- */
 void report_table(const struct bench_opts *o, const struct wl_result *r,

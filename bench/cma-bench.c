@@ -3,12 +3,9 @@
 #include <argp.h>
 #include <errno.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cma.h"
@@ -20,86 +17,12 @@
 
 const char *argp_program_version = "cma-bench " CMA_BENCH_VERSION;
 
-int bench_status;
-
 /* Full-size node counts; --nodes-scale multiplies them. */
 #define LIST_NODES 10000000.0
 #define GRAPH_NODES 4000000.0
 #define SWEEP_FIRST 1000.0
 #define TINY_SCALE 0.001
 #define TINY_RUNS 3
-
-uint64_t bench_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-void stat3_from(struct stat3 *s, double *v, int n)
-{
-	s->n = n;
-	if (n <= 0)
-		return;
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	s->min = v[0];
-	s->max = v[n - 1];
-	s->median = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-void *bench_map(size_t len)
-{
-	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-	if (p == MAP_FAILED)
-		return NULL;
-	/* Both sides of each comparison run on the same pages; huge ones
-	 * keep TLB misses out of both. Not fatal where THP is off. */
-	madvise(p, len, MADV_HUGEPAGE);
-	memset(p, 0, len);
-	return p;
-}
-
-void bench_unmap(void *p, size_t len)
-{
-	munmap(p, len);
-}
-
-/* Files to remove on the way out, also from a signal handler. */
-static char tracked[3][PATH_MAX];
-static char tmpdir_path[PATH_MAX];
-
-void bench_track_file(int slot, const char *path)
-{
-	tracked[slot][0] = '\0';
-	if (path)
-		snprintf(tracked[slot], sizeof(tracked[slot]), "%s", path);
-}
-
-static void remove_files(void)
-{
-	for (int i = 0; i < 3; i++)
-		if (tracked[i][0])
-			unlink(tracked[i]);
-	if (tmpdir_path[0])
-		rmdir(tmpdir_path);
-}
-
-static void on_signal(int sig)
-{
-	remove_files();
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
 
 enum {
 	OPT_TINY = 1000,
@@ -110,6 +33,7 @@ enum {
 	OPT_CHILD_WL,
 	OPT_CHILD_NODES,
 	OPT_CHILD_FD,
+	OPT_HASH_FILE,
 };
 
 struct args {
@@ -120,6 +44,7 @@ struct args {
 	const char *child_wl;
 	size_t child_nodes;
 	int child_fd;
+	const char *hash_file;
 };
 
 static const struct argp_option options[] = {
@@ -141,6 +66,7 @@ static const struct argp_option options[] = {
 	{ "child-workload", OPT_CHILD_WL, "NAME", OPTION_HIDDEN, NULL, 0 },
 	{ "child-nodes", OPT_CHILD_NODES, "N", OPTION_HIDDEN, NULL, 0 },
 	{ "child-fd", OPT_CHILD_FD, "FD", OPTION_HIDDEN, NULL, 0 },
+	{ "hash-file", OPT_HASH_FILE, "FILE", OPTION_HIDDEN, NULL, 0 },
 	{ 0 }
 };
 
@@ -212,6 +138,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 			argp_error(state, "bad --child-fd");
 		a->child_fd = (int)v;
 		break;
+	case OPT_HASH_FILE:
+		a->hash_file = arg;
+		break;
 	case ARGP_KEY_ARG:
 		argp_error(state, "no arguments expected");
 		break;
@@ -258,24 +187,6 @@ static void default_tools_dir(struct bench_opts *o, char *buf, size_t len)
 	o->tools_dir = buf;
 }
 
-static int make_tmpdir(struct bench_opts *o)
-{
-	const char *t = getenv("TMPDIR");
-	int n;
-
-	if (!t || !*t)
-		t = "/tmp";
-	n = snprintf(o->tmpdir, sizeof(o->tmpdir), "%s/cma-bench-XXXXXX", t);
-	if (n < 0 || (size_t)n >= sizeof(o->tmpdir)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	if (!mkdtemp(o->tmpdir))
-		return -1;
-	snprintf(tmpdir_path, sizeof(tmpdir_path), "%s", o->tmpdir);
-	return 0;
-}
-
 static void progress(const char *what, const struct wl_result *w)
 {
 	fprintf(stderr, "cma-bench: %s %s (%zu nodes)\n", what, w->name,
@@ -306,6 +217,8 @@ int main(int argc, char **argv)
 
 	argp_err_exit_status = 2;
 	argp_parse(&argp, argc, argv, 0, NULL, &a);
+	if (a.hash_file)
+		return bench_hash_file(a.hash_file) ? 1 : 0;
 	if (a.child) {
 		enum workload_kind k;
 
@@ -334,13 +247,10 @@ int main(int argc, char **argv)
 	a.o.self[len] = '\0';
 	if (!a.o.tools_dir)
 		default_tools_dir(&a.o, tools, sizeof(tools));
-	if (make_tmpdir(&a.o)) {
+	if (bench_make_tmpdir(&a.o)) {
 		perror("cma-bench: mkdtemp");
 		return 1;
 	}
-	atexit(remove_files);
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
 
 	for (int k = WL_LIST; k <= WL_GRAPH_SHUFFLED; k++) {
 		struct wl_result *w = &res[n];

@@ -417,8 +417,7 @@ int tool_parse_u64(const char *s, uint64_t *v)
 	return 0;
 }
 
-/* The length of the valid UTF-8 sequence at s, or 0. */
-static size_t utf8_len(const unsigned char *s)
+size_t tool_utf8_len(const unsigned char *s)
 {
 	size_t n, i;
 	uint32_t cp;
@@ -455,7 +454,7 @@ void tool_json_string(FILE *f, const char *str)
 			fprintf(f, "\\%c", *s++);
 		} else if (*s < 0x20 || *s == 0x7f) {
 			fprintf(f, "\\u%04x", *s++);
-		} else if ((n = utf8_len(s)) == 0) {
+		} else if ((n = tool_utf8_len(s)) == 0) {
 			/* A file name need not be UTF-8; JSON must be. */
 			fputs("\\ufffd", f);
 			s++;

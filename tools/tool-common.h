@@ -121,6 +121,10 @@ void tool_human_size(uint64_t n, char *buf, size_t len);
 /* A number: hex with a 0x prefix or decimal, the whole string, no sign. */
 int tool_parse_u64(const char *s, uint64_t *v);
 
+/* The length of the valid UTF-8 sequence at s (overlong forms and
+ * surrogates are not valid), or 0. */
+size_t tool_utf8_len(const unsigned char *s);
+
 /* A JSON string literal (control characters and bad UTF-8 escaped). */
 void tool_json_string(FILE *f, const char *s);
 

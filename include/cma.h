@@ -396,6 +396,17 @@ int cm_reloc_begin(struct cm_reloc_iter *it, const void *blob, size_t len,
 int cm_reloc_next(struct cm_reloc_iter *it, struct cm_reloc *r,
 		  struct cm_error *err);
 
+/*
+ * Every recorded slot of a blob whose header cm_header_read() accepted, as
+ * bits: bit i of `bits` (words 64-bit words, at least data_end / 512 + 1,
+ * zeroed here) is set when the word at blob offset 8 i is a slot. The
+ * table is decoded and checked as cm_reloc_next() would, in one pass.
+ * @return the number of slots; -1 with EINVAL (too few words) or EBADMSG
+ *	   (a defect in the table: err says which).
+ */
+ssize_t cm_reloc_bitmap(const void *blob, size_t len, uint64_t *bits,
+			size_t words, struct cm_error *err);
+
 /* One live object of a blob's object map. */
 struct cm_object {
 	uint64_t offset;	/* from the blob start */

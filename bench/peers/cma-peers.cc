@@ -8,8 +8,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
+#include <iterator>
 #include <spawn.h>
 #include <stdexcept>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -34,13 +36,15 @@ const System *find_system(const std::string &name)
 	return nullptr;
 }
 
+
 struct Options {
 	size_t nodes = 10000000;
 	int runs = 5;
-	std::vector<std::string> systems, workloads;
+	std::vector<const System *> systems;
+	std::vector<Workload> workloads;
 	std::string dir;
-	// A child's part: produce or consume one system's file.
-	std::string role, system, workload, file;
+	// A child's part: produce or consume one system's file of a plan.
+	std::string role, system, plan, file;
 };
 
 std::vector<std::string> split(const std::string &s)
@@ -61,49 +65,79 @@ std::vector<std::string> split(const std::string &s)
 }
 
 const char usage[] =
-	"usage: cma-peers [--nodes N] [--runs N] [--systems a,b,...]\n"
-	"                 [--workloads list,list-random,tree,graph] [--dir D]\n"
-	"Builds, seals, writes, then in a second process opens and walks the\n"
-	"same nodes in each system; prints medians and libcma's ratios.\n";
+	"usage: cma-peers [--nodes N] [--runs N] [--dir DIR]\n"
+	"                 [--systems libcma,raw,capnproto,flatbuffers,"
+	"boost-node,boost-array]\n"
+	"                 [--workloads list,list-random,tree,graph]\n"
+	"Builds, seals and writes the same nodes in each system, then opens\n"
+	"and walks them in a second process; prints the medians of the runs\n"
+	"and libcma's ratio to each system, run by run. Defaults: 10000000\n"
+	"nodes, 5 runs, every system and workload, files in $TMPDIR or /tmp.\n";
+
+bool parse_value(const std::string &a, const std::string &v, Options *o)
+{
+	char *end;
+
+	if (a == "--nodes") {
+		o->nodes = strtoull(v.c_str(), &end, 10);
+		return !*end && o->nodes >= 2 && o->nodes <= (1u << 30);
+	}
+	if (a == "--runs") {
+		o->runs = (int)strtol(v.c_str(), &end, 10);
+		return !*end && o->runs >= 1 && o->runs <= 99;
+	}
+	if (a == "--systems") {
+		o->systems.clear();
+		for (const std::string &name : split(v)) {
+			const System *s = find_system(name);
+
+			if (!s) {
+				fprintf(stderr, "cma-peers: no system %s\n",
+					name.c_str());
+				return false;
+			}
+			o->systems.push_back(s);
+		}
+		return !o->systems.empty();
+	}
+	if (a == "--workloads") {
+		o->workloads.clear();
+		for (const std::string &name : split(v)) {
+			Workload wl;
+
+			if (!workload_from(name, &wl)) {
+				fprintf(stderr, "cma-peers: no workload %s\n",
+					name.c_str());
+				return false;
+			}
+			o->workloads.push_back(wl);
+		}
+		return !o->workloads.empty();
+	}
+	std::string *field = a == "--dir"      ? &o->dir
+			     : a == "--role"   ? &o->role
+			     : a == "--system" ? &o->system
+			     : a == "--plan"   ? &o->plan
+			     : a == "--file"   ? &o->file
+					       : nullptr;
+	if (!field)
+		return false;
+	*field = v;
+	return true;
+}
 
 bool parse(int argc, char **argv, Options *o)
 {
 	for (int i = 1; i < argc; i++) {
-		std::string a = argv[i], v = i + 1 < argc ? argv[i + 1] : "";
-		char *end;
+		const std::string a = argv[i];
 
 		if (a == "--help") {
 			fputs(usage, stdout);
 			exit(0);
 		}
-		if (i + 1 >= argc)
+		if (i + 1 >= argc || !parse_value(a, argv[i + 1], o))
 			return false;
 		i++;
-		if (a == "--nodes") {
-			o->nodes = strtoull(v.c_str(), &end, 10);
-			if (*end || o->nodes < 2 || o->nodes > (1u << 30))
-				return false;
-		} else if (a == "--runs") {
-			o->runs = atoi(v.c_str());
-			if (o->runs < 1 || o->runs > 99)
-				return false;
-		} else if (a == "--systems") {
-			o->systems = split(v);
-		} else if (a == "--workloads") {
-			o->workloads = split(v);
-		} else if (a == "--dir") {
-			o->dir = v;
-		} else if (a == "--role") {
-			o->role = v;
-		} else if (a == "--system") {
-			o->system = v;
-		} else if (a == "--workload") {
-			o->workload = v;
-		} else if (a == "--file") {
-			o->file = v;
-		} else {
-			return false;
-		}
 	}
 	return true;
 }
@@ -112,13 +146,12 @@ bool parse(int argc, char **argv, Options *o)
 int child(const Options &o)
 {
 	const System *s = find_system(o.system);
-	Workload wl;
 
-	if (!s || !workload_from(o.workload, &wl))
+	if (!s)
 		return 2;
-	Plan p = make_plan(wl, o.nodes);
-
 	try {
+		const Plan p(o.plan);
+
 		if (o.role == "produce") {
 			Produced r = s->produce(p, o.file);
 
@@ -138,22 +171,18 @@ int child(const Options &o)
 			       (unsigned long long)r.sum, r.relocated);
 		}
 	} catch (const std::exception &e) {
-		fprintf(stderr, "cma-peers: %s %s: %s\n", s->name,
-			o.workload.c_str(), e.what());
+		fprintf(stderr, "cma-peers: %s: %s\n", s->name, e.what());
 		return 1;
 	}
 	return fflush(stdout) ? 1 : 0;
 }
 
 // Run this program as a child; its stdout line parsed into v[0..5).
-bool spawn(const Options &o, const char *role, const System *s,
-	   Workload wl, const std::string &file, unsigned long long v[5],
-	   int *relocated)
+bool spawn(const char *role, const System *s, const std::string &plan,
+	   const std::string &file, unsigned long long v[5], int *relocated)
 {
-	std::string nodes = std::to_string(o.nodes);
 	const char *argv[] = { "/proc/self/exe", "--role", role, "--system",
-			       s->name, "--workload", workload_name(wl),
-			       "--nodes", nodes.c_str(), "--file",
+			       s->name, "--plan", plan.c_str(), "--file",
 			       file.c_str(), nullptr };
 	posix_spawn_file_actions_t fa;
 	int fds[2], status;
@@ -165,11 +194,13 @@ bool spawn(const Options &o, const char *role, const System *s,
 	if (pipe2(fds, O_CLOEXEC) || posix_spawn_file_actions_init(&fa))
 		return false;
 	posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-	errno = posix_spawn(&pid, "/proc/self/exe", &fa, nullptr,
-			    const_cast<char **>(argv), environ);
+	int err = posix_spawn(&pid, "/proc/self/exe", &fa, nullptr,
+			      const_cast<char **>(argv), environ);
+
 	posix_spawn_file_actions_destroy(&fa);
 	close(fds[1]);
-	if (errno) {
+	if (err) {
+		fprintf(stderr, "cma-peers: spawn: %s\n", strerror(err));
 		close(fds[0]);
 		return false;
 	}
@@ -204,99 +235,192 @@ double median(std::vector<double> v)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-// A system's medians on one workload: ms a phase, MiB.
+// One run of one system: ms a phase, MiB.
 enum Col { BUILD, SEAL, WRITE, PRODUCE, OPEN, WALK, CONSUME, NCOLS };
 const char *const col_names[NCOLS] = {
-	"build", "seal", "write", "build+seal+write", "open", "walk",
-	"open+walk",
+	"build", "seal", "write", "b+s+w", "open", "walk", "open+walk",
+};
+enum Size { FILE_MIB, PROD_RSS, CONS_RSS, NSIZES };
+const char *const size_names[NSIZES] = { "file MiB", "RSS prod", "RSS cons" };
+
+struct Sample {
+	double ms[NCOLS], mib[NSIZES];
 };
 
+// A system's runs on one workload.
 struct Row {
 	const System *s;
-	double ms[NCOLS];
-	double mib, prod_rss, cons_rss;
-	uint64_t sum;
-	int relocated;
-	bool ok;
+	std::vector<Sample> runs;
+	int relocated = -1;
+	bool ok = true;
+
+	double med_ms(int c) const
+	{
+		std::vector<double> v;
+
+		for (const Sample &x : runs)
+			v.push_back(x.ms[c]);
+		return median(v);
+	}
+	double med_mib(int c) const
+	{
+		std::vector<double> v;
+
+		for (const Sample &x : runs)
+			v.push_back(x.mib[c]);
+		return median(v);
+	}
 };
 
-Row measure(const Options &o, const System *s, Workload wl)
+// Produce then consume one system's file; false (said why) on failure.
+bool run_once(const Plan &p, const std::string &plan, uint64_t expected,
+	      const std::string &dir, Row *row)
 {
-	std::vector<double> col[NCOLS], size, prss, crss;
-	std::string file = o.dir + "/" + s->name + "-" + workload_name(wl);
-	Row r{ s, {}, 0, 0, 0, 0, -1, true };
+	const std::string file = dir + "/" + row->s->name + ".blob";
+	unsigned long long a[5], b[5];
+	bool ok = spawn("produce", row->s, plan, file, a, nullptr)
+		  && spawn("consume", row->s, plan, file, b, &row->relocated);
 
-	for (int run = 0; run < o.runs && r.ok; run++) {
-		unsigned long long p[5], c[5];
-
-		r.ok = spawn(o, "produce", s, wl, file, p, nullptr)
-		       && spawn(o, "consume", s, wl, file, c, &r.relocated);
-		unlink(file.c_str());
-		if (!r.ok)
-			break;
-		col[BUILD].push_back(p[0] / 1e6);
-		col[SEAL].push_back(p[1] / 1e6);
-		col[WRITE].push_back(p[2] / 1e6);
-		col[PRODUCE].push_back((p[0] + p[1] + p[2]) / 1e6);
-		col[OPEN].push_back(c[0] / 1e6);
-		col[WALK].push_back(c[1] / 1e6);
-		col[CONSUME].push_back((c[0] + c[1]) / 1e6);
-		size.push_back(p[3] / 1048576.0);
-		prss.push_back(p[4] / 1048576.0);
-		crss.push_back(c[2] / 1048576.0);
-		r.sum = c[3];
+	unlink(file.c_str());
+	if (!ok)
+		return false;
+	if (b[3] != expected) {
+		fprintf(stderr, "cma-peers: %s %s: walked differently from "
+			"the plan (%llu, not %llu)\n", row->s->name,
+			workload_name(p.wl), b[3], (unsigned long long)expected);
+		return false;
 	}
-	for (int i = 0; i < NCOLS; i++)
-		r.ms[i] = median(col[i]);
-	r.mib = median(size);
-	r.prod_rss = median(prss);
-	r.cons_rss = median(crss);
-	return r;
+	Sample x;
+
+	x.ms[BUILD] = a[0] / 1e6;
+	x.ms[SEAL] = a[1] / 1e6;
+	x.ms[WRITE] = a[2] / 1e6;
+	x.ms[PRODUCE] = (a[0] + a[1] + a[2]) / 1e6;
+	x.ms[OPEN] = b[0] / 1e6;
+	x.ms[WALK] = b[1] / 1e6;
+	x.ms[CONSUME] = (b[0] + b[1]) / 1e6;
+	x.mib[FILE_MIB] = a[3] / 1048576.0;
+	// The producer reads every link of the plan: the same for all.
+	x.mib[PROD_RSS] = (a[4] - std::min<unsigned long long>(
+				       a[4], p.link_bytes())) / 1048576.0;
+	x.mib[CONS_RSS] = b[2] / 1048576.0;
+	row->runs.push_back(x);
+	return true;
 }
 
-void table(Workload wl, const std::vector<Row> &rows)
-{
-	const Row *cma = nullptr;
+// A phase a system does not have, or that costs next to nothing: no ratio.
+const double negligible_ms = 0.1;
 
-	printf("\n%s: medians, ms (open+walk and build+seal+write in the "
-	       "second and first process)\n", workload_name(wl));
+void print_medians(const Plan &p, const std::vector<Row> &rows)
+{
+	printf("\n%s: medians, ms; walk ns/node; MiB\n", workload_name(p.wl));
 	printf("%-12s", "system");
 	for (const char *c : col_names)
-		printf(" %9.9s", c);
-	printf(" %8s %8s %8s\n", "file MiB", "RSS prod", "RSS cons");
+		printf(" %9s", c);
+	printf(" %9s", "ns/node");
+	for (const char *c : size_names)
+		printf(" %8s", c);
+	printf("\n");
 	for (const Row &r : rows) {
-		if (r.s == &cma_system)
-			cma = &r;
 		printf("%-12s", r.s->name);
 		if (!r.ok) {
 			printf(" failed\n");
 			continue;
 		}
-		for (double v : r.ms)
-			printf(" %9.1f", v);
-		printf(" %8.1f %8.1f %8.1f", r.mib, r.prod_rss, r.cons_rss);
+		for (int c = 0; c < NCOLS; c++)
+			printf(" %9.1f", r.med_ms(c));
+		printf(" %9.1f", r.med_ms(WALK) * 1e6 / p.n);
+		for (int c = 0; c < NSIZES; c++)
+			printf(" %8.1f", r.med_mib(c));
 		if (r.relocated >= 0)
 			printf("  (%s)", r.relocated ? "relocated"
 						     : "at its base");
 		printf("\n");
 	}
-	if (!cma || !cma->ok)
+}
+
+// libcma's time over the system's, the median of the runs' ratios.
+double ratio(const Row &cma, const Row &r, int c)
+{
+	std::vector<double> v;
+
+	for (size_t i = 0; i < r.runs.size() && i < cma.runs.size(); i++)
+		v.push_back(cma.runs[i].ms[c] / r.runs[i].ms[c]);
+	return median(v);
+}
+
+void print_ratios(const std::vector<Row> &rows)
+{
+	const Row *cma = nullptr;
+
+	for (const Row &r : rows)
+		if (r.s == &cma_system && r.ok)
+			cma = &r;
+	if (!cma)
 		return;
-	printf("libcma / system, ratio of medians (below 1: libcma faster)\n");
+	printf("libcma / system: times, median of the runs' ratios; sizes, "
+	       "ratio of medians\n");
 	for (const Row &r : rows) {
 		if (&r == cma || !r.ok)
 			continue;
 		printf("%-12s", r.s->name);
-		// A phase the system does not have (raw's seal): no ratio.
-		for (int i = 0; i < NCOLS; i++)
-			if (r.ms[i] < 0.01)
+		for (int c = 0; c < NCOLS; c++)
+			if (r.med_ms(c) < negligible_ms
+			    || cma->med_ms(c) < negligible_ms)
 				printf(" %9s", "-");
 			else
-				printf(" %9.3f", cma->ms[i] / r.ms[i]);
-		printf(" %8.3f %8.3f %8.3f%s\n", cma->mib / r.mib,
-		       cma->prod_rss / r.prod_rss, cma->cons_rss / r.cons_rss,
-		       r.sum == cma->sum ? "" : "  WALKED DIFFERENTLY");
+				printf(" %9.3f", ratio(*cma, r, c));
+		printf(" %9s", "");
+		for (int c = 0; c < NSIZES; c++)
+			printf(" %8.3f", cma->med_mib(c) / r.med_mib(c));
+		printf("\n");
 	}
+}
+
+std::string cpu_model()
+{
+	FILE *f = fopen("/proc/cpuinfo", "re");
+	char line[256];
+	std::string model = "unknown CPU";
+
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "model name", 10) && strchr(line, ':')) {
+			model = strchr(line, ':') + 2;
+			model.erase(model.find_last_not_of("\n ") + 1);
+			break;
+		}
+	if (f)
+		fclose(f);
+	return model;
+}
+
+// Every system on one workload, the runs interleaved so that drift in the
+// machine hits all alike; false when any failed.
+bool measure(const Options &o, Workload wl)
+{
+	const std::string plan = o.dir + "/plan";
+	bool ok = true;
+
+	Plan::make(wl, o.nodes, plan);
+	const Plan p(plan);
+	const uint64_t expected = expected_sum(p);
+	std::vector<Row> rows;
+
+	for (const System *s : o.systems)
+		rows.push_back(Row{ s, {}, -1, true });
+	for (int run = 0; run < o.runs; run++)
+		for (Row &r : rows) {
+			if (!r.ok)
+				continue;
+			fprintf(stderr, "cma-peers: %s, run %d of %d: %s\n",
+				workload_name(wl), run + 1, o.runs, r.s->name);
+			r.ok = run_once(p, plan, expected, o.dir, &r);
+			ok = ok && r.ok;
+		}
+	unlink(plan.c_str());
+	print_medians(p, rows);
+	print_ratios(rows);
+	return ok;
 }
 
 } // namespace
@@ -304,8 +428,7 @@ void table(Workload wl, const std::vector<Row> &rows)
 int main(int argc, char **argv)
 {
 	Options o;
-	char tmpl[] = "/tmp/cma-peers-XXXXXX";
-	int status = 0;
+	struct utsname u;
 
 	if (!parse(argc, argv, &o)) {
 		fputs(usage, stderr);
@@ -314,53 +437,38 @@ int main(int argc, char **argv)
 	if (!o.role.empty())
 		return child(o);
 	if (o.systems.empty())
-		for (const System *s : systems)
-			o.systems.push_back(s->name);
+		o.systems.assign(std::begin(systems), std::end(systems));
 	if (o.workloads.empty())
-		o.workloads = { "list", "list-random", "tree", "graph" };
+		o.workloads = { Workload::LIST_SEQ, Workload::LIST_RANDOM,
+				Workload::TREE, Workload::GRAPH };
 	if (o.dir.empty()) {
 		const char *t = getenv("TMPDIR");
 
-		if (t && *t)
-			o.dir = t;
+		o.dir = t && *t ? t : "/tmp";
 	}
-	std::string made;
+	std::string tmpl = o.dir + "/cma-peers-XXXXXX";
 
-	if (o.dir.empty()) {
-		if (!mkdtemp(tmpl)) {
-			perror("cma-peers: mkdtemp");
-			return 1;
-		}
-		o.dir = made = tmpl;
+	if (!mkdtemp(&tmpl[0])) {
+		fprintf(stderr, "cma-peers: %s: %s\n", tmpl.c_str(),
+			strerror(errno));
+		return 1;
 	}
-	printf("cma-peers: %zu nodes, medians of %d runs\n", o.nodes, o.runs);
-	for (const std::string &w : o.workloads) {
-		Workload wl;
-		std::vector<Row> rows;
+	o.dir = tmpl;
+	uname(&u);
+	printf("cma-peers: %zu nodes, medians of %d runs; %s, Linux %s\n",
+	       o.nodes, o.runs, cpu_model().c_str(), u.release);
+	int status = 0;
 
-		if (!workload_from(w, &wl)) {
-			fprintf(stderr, "cma-peers: unknown workload %s\n",
-				w.c_str());
-			return 2;
-		}
-		for (const std::string &name : o.systems) {
-			const System *s = find_system(name);
-
-			if (!s) {
-				fprintf(stderr, "cma-peers: unknown system "
-					"%s\n", name.c_str());
-				return 2;
-			}
-			fprintf(stderr, "cma-peers: %s %s\n", w.c_str(),
-				s->name);
-			rows.push_back(measure(o, s, wl));
-			if (!rows.back().ok)
+	try {
+		for (Workload wl : o.workloads) {
+			if (!measure(o, wl))
 				status = 1;
+			fflush(stdout);
 		}
-		table(wl, rows);
-		fflush(stdout);
+	} catch (const std::exception &e) {
+		fprintf(stderr, "cma-peers: %s\n", e.what());
+		status = 1;
 	}
-	if (!made.empty())
-		rmdir(made.c_str());
+	rmdir(o.dir.c_str());
 	return status;
 }

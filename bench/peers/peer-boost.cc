@@ -4,6 +4,7 @@
 #include <boost/interprocess/managed_mapped_file.hpp>
 #include <boost/interprocess/offset_ptr.hpp>
 #include <memory>
+#include <stdexcept>
 #include <type_traits>
 
 #include "peers.h"
@@ -106,8 +107,11 @@ Produced produce_nodes(const Plan &p, const std::string &path)
 	t0 = now_ns();
 	seg->flush();
 	seg.reset();
+	r.write_ns = now_ns() - t0;
 	// The free tail of the last growth need not be shipped.
-	Segment::shrink_to_fit(path.c_str());
+	t0 = now_ns();
+	if (!Segment::shrink_to_fit(path.c_str()))
+		throw std::runtime_error(path + ": shrink_to_fit");
 	r.seal_ns = now_ns() - t0;
 	return r;
 }
@@ -135,7 +139,7 @@ Produced produce_array(const Plan &p, const std::string &path)
 	t0 = now_ns();
 	seg->flush();
 	seg.reset();
-	r.seal_ns = now_ns() - t0;
+	r.write_ns = now_ns() - t0;
 	return r;
 }
 

@@ -4,6 +4,8 @@
 #include <capnp/message.h>
 #include <capnp/serialize.h>
 #include <fcntl.h>
+#include <kj/exception.h>
+#include <stdexcept>
 #include <unistd.h>
 
 #include "nodes.capnp.h"
@@ -34,19 +36,24 @@ uint32_t Graph<capnp::List<cp::Node2>::Reader>::l1(uint32_t h) const
 	return list[h].getL1();
 }
 
-// Words a message of n nodes takes: one first segment holds it all.
+// Words a message of n nodes takes: one first segment holds it all, as a
+// user who knows the size asks (growing segments would split the list).
 size_t words_for(const Plan &p)
 {
 	return p.n * (p.two_links() ? 2 : 1) + 64;
 }
 
-Produced produce(const Plan &p, const std::string &path)
+Produced produce_nodes(const Plan &p, const std::string &path)
 {
 	Produced r;
+
+	// A list's length is 29 bits in its pointer.
+	if (p.n >= (1u << capnp::LIST_ELEMENT_COUNT_BITS))
+		throw std::runtime_error("a Cap'n Proto list holds at most "
+					 "2^29 - 1 elements");
 	uint64_t t0 = now_ns();
 	capnp::MallocMessageBuilder msg(
-		(unsigned)std::min<size_t>(words_for(p), UINT32_MAX),
-		capnp::AllocationStrategy::FIXED_SIZE);
+		(unsigned)words_for(p), capnp::AllocationStrategy::FIXED_SIZE);
 	auto root = msg.initRoot<cp::Nodes>();
 
 	root.setRoot(p.root);
@@ -88,15 +95,16 @@ Produced produce(const Plan &p, const std::string &path)
 	return r;
 }
 
-Consumed consume(const Plan &p, const std::string &path)
+Consumed consume_nodes(const Plan &p, const std::string &path)
 {
 	Consumed r;
 	uint64_t t0 = now_ns();
 	Mapped m(path);
 	capnp::ReaderOptions opt;
 
-	// The default limit (8M words, 64 MiB) refuses these messages.
-	opt.traversalLimitInWords = UINT64_MAX / 16;
+	// The default limit (8M words, 64 MiB read) refuses these messages;
+	// with the list fetched once, the limit counts its words only once.
+	opt.traversalLimitInWords = m.size / sizeof(capnp::word) + 1;
 	capnp::FlatArrayMessageReader msg(
 		kj::ArrayPtr<const capnp::word>(
 			static_cast<const capnp::word *>(m.p),
@@ -120,6 +128,26 @@ Consumed consume(const Plan &p, const std::string &path)
 	r.walk_ns = now_ns() - t0;
 	r.peak_rss = peak_rss();
 	return r;
+}
+
+// Cap'n Proto reports errors as kj::Exception; the driver expects
+// std::exception.
+Produced produce(const Plan &p, const std::string &path)
+{
+	try {
+		return produce_nodes(p, path);
+	} catch (const kj::Exception &e) {
+		throw std::runtime_error(e.getDescription().cStr());
+	}
+}
+
+Consumed consume(const Plan &p, const std::string &path)
+{
+	try {
+		return consume_nodes(p, path);
+	} catch (const kj::Exception &e) {
+		throw std::runtime_error(e.getDescription().cStr());
+	}
 }
 
 } // namespace

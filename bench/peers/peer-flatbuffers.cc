@@ -2,6 +2,7 @@
 // cma-peers, FlatBuffers: a vector of fixed-size structs linked by index,
 // filled in place in the builder, verified before the walk.
 #include <flatbuffers/flatbuffers.h>
+#include <stdexcept>
 
 #include "nodes_generated.h"
 #include "peers.h"
@@ -27,9 +28,16 @@ template <> uint32_t Graph<fb::Node2>::l1(uint32_t h) const
 Produced produce(const Plan &p, const std::string &path)
 {
 	Produced r;
+	const size_t size = p.n * (p.two_links() ? sizeof(fb::Node2)
+					       : sizeof(fb::Node1)) + 4096;
+
+	// The builder's own check of this limit is an assert, gone under
+	// NDEBUG: past it, offsets would wrap silently.
+	if (size >= FLATBUFFERS_MAX_BUFFER_SIZE)
+		throw std::runtime_error("a FlatBuffers buffer stops at 2 GiB");
 	uint64_t t0 = now_ns();
 	// Sized up front: the builder would otherwise grow by copying.
-	flatbuffers::FlatBufferBuilder fbb(p.n * sizeof(fb::Node2) + 4096);
+	flatbuffers::FlatBufferBuilder fbb(size);
 	flatbuffers::Offset<flatbuffers::Vector<const fb::Node1 *>> one;
 	flatbuffers::Offset<flatbuffers::Vector<const fb::Node2 *>> two;
 
@@ -64,7 +72,8 @@ Consumed consume(const Plan &p, const std::string &path)
 	uint64_t t0 = now_ns();
 	Mapped m(path);
 	const uint8_t *buf = static_cast<const uint8_t *>(m.p);
-	// max_tables raised past the default million, as for any large buffer.
+	// The Verifier's max_tables (a million by default) raised, as for any
+	// large buffer; a vector of structs is checked in one step.
 	flatbuffers::Verifier v(buf, m.size, 64, UINT32_MAX - 1);
 
 	if (!fb::VerifyNodesBuffer(v))

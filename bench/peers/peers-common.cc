@@ -52,20 +52,31 @@ bool workload_from(const std::string &s, Workload *wl)
 	return false;
 }
 
-Plan make_plan(Workload wl, size_t n)
-{
-	Plan p;
-	Rng r{ 0x0123456789abcdefULL };
+// The plan file: this header, then l0[n] and, for two links, l1[n].
+struct PlanHeader {
+	char magic[8];
+	uint32_t wl, root;
+	uint64_t n;
+};
 
-	p.wl = wl;
-	p.n = n;
-	p.l0.assign(n, NONE);
+const char plan_magic[8] = { 'c', 'm', 'a', 'p', 'l', 'a', 'n', '1' };
+
+bool has_two_links(Workload wl)
+{
+	return wl == Workload::TREE || wl == Workload::GRAPH;
+}
+
+void Plan::make(Workload wl, size_t n, const std::string &path)
+{
+	Rng r{ 0x0123456789abcdefULL };
+	std::vector<uint32_t> l0(n, NONE), l1(has_two_links(wl) ? n : 0, NONE);
+	uint32_t root = NONE;
+
 	switch (wl) {
 	case Workload::LIST_SEQ:	// each node links to the one before
 		for (size_t i = 1; i < n; i++)
-			p.l0[i] = (uint32_t)(i - 1);
-		p.root = (uint32_t)(n - 1);
-		p.backward = true;
+			l0[i] = (uint32_t)(i - 1);
+		root = (uint32_t)(n - 1);
 		break;
 	case Workload::LIST_RANDOM: {	// the list visits a permutation
 		std::vector<uint32_t> order(n);
@@ -75,31 +86,75 @@ Plan make_plan(Workload wl, size_t n)
 		for (size_t i = n - 1; i > 0; i--)
 			std::swap(order[i], order[r.below((uint32_t)(i + 1))]);
 		for (size_t k = 0; k + 1 < n; k++)
-			p.l0[order[k]] = order[k + 1];
-		p.root = order[0];
+			l0[order[k]] = order[k + 1];
+		root = order[0];
 		break;
 	}
 	case Workload::TREE:		// complete, breadth-first order
-		p.l1.assign(n, NONE);
 		for (size_t i = 0; i < n; i++) {
 			if (2 * i + 1 < n)
-				p.l0[i] = (uint32_t)(2 * i + 1);
+				l0[i] = (uint32_t)(2 * i + 1);
 			if (2 * i + 2 < n)
-				p.l1[i] = (uint32_t)(2 * i + 2);
+				l1[i] = (uint32_t)(2 * i + 2);
 		}
-		p.root = 0;
+		root = 0;
 		break;
 	case Workload::GRAPH:	// the node before (all reachable), a random one
-		p.l1.assign(n, NONE);
 		for (size_t i = 1; i < n; i++) {
-			p.l0[i] = (uint32_t)(i - 1);
-			p.l1[i] = r.below((uint32_t)i);
+			l0[i] = (uint32_t)(i - 1);
+			l1[i] = r.below((uint32_t)i);
 		}
-		p.root = (uint32_t)(n - 1);
-		p.backward = true;
+		root = (uint32_t)(n - 1);
 		break;
 	}
-	return p;
+	PlanHeader h{ {}, (uint32_t)wl, root, n };
+	std::string bytes(sizeof(h), '\0');
+
+	memcpy(h.magic, plan_magic, sizeof(h.magic));
+	memcpy(&bytes[0], &h, sizeof(h));
+	bytes.append(reinterpret_cast<const char *>(l0.data()), n * 4);
+	bytes.append(reinterpret_cast<const char *>(l1.data()), l1.size() * 4);
+	write_file(path, bytes.data(), bytes.size());
+}
+
+Plan::Plan(const std::string &path) : file(path)
+{
+	PlanHeader h;
+
+	if (file.size < sizeof(h))
+		throw std::runtime_error(path + ": not a plan file");
+	memcpy(&h, file.p, sizeof(h));
+	const size_t links = has_two_links((Workload)h.wl) ? 2 : 1;
+
+	if (memcmp(h.magic, plan_magic, sizeof(h.magic)) || h.wl > 3
+	    || h.n < 2 || file.size != sizeof(h) + h.n * 4 * links)
+		throw std::runtime_error(path + ": not a plan file");
+	wl = (Workload)h.wl;
+	n = (size_t)h.n;
+	root = h.root;
+	l0 = reinterpret_cast<const uint32_t *>(
+		static_cast<const char *>(file.p) + sizeof(h));
+	if (links == 2)
+		l1 = l0 + n;
+	backward = wl == Workload::LIST_SEQ || wl == Workload::GRAPH;
+}
+
+namespace {
+
+// The plan's own links, walked by index.
+struct PlanGraph {
+	const Plan &p;
+	bool none(uint32_t h) const { return h == NONE; }
+	uint32_t x(uint32_t h) const { return h; }
+	uint32_t l0(uint32_t h) const { return p.l0[h]; }
+	uint32_t l1(uint32_t h) const { return p.l1 ? p.l1[h] : NONE; }
+};
+
+} // namespace
+
+uint64_t expected_sum(const Plan &p)
+{
+	return walk(p, PlanGraph{ p }, p.root);
 }
 
 uint64_t now_ns()

@@ -14,21 +14,42 @@ constexpr uint32_t NONE = UINT32_MAX;
 
 enum class Workload { LIST_SEQ, LIST_RANDOM, TREE, GRAPH };
 
-// A workload as links between node indices, made before any clock starts:
-// node i (allocated i-th, x = i) links to l0[i] and l1[i] (NONE: no link).
-struct Plan {
-	Workload wl;
-	size_t n = 0;
-	std::vector<uint32_t> l0, l1;	// l1 empty for the lists
-	uint32_t root = NONE;
-	// Every link points to an earlier node: one pass builds it.
-	bool backward = false;
-	bool two_links() const { return !l1.empty(); }
-};
-
-Plan make_plan(Workload wl, size_t n);
 const char *workload_name(Workload wl);
 bool workload_from(const std::string &s, Workload *wl);
+
+// Map a whole file read-only (or writable, private); throws on failure.
+struct Mapped {
+	void *p = nullptr;
+	size_t size = 0;
+	explicit Mapped(const std::string &path, bool writable = false);
+	~Mapped();
+	Mapped(const Mapped &) = delete;
+	Mapped &operator=(const Mapped &) = delete;
+};
+
+// A workload as links between node indices: node i (allocated i-th, x = i)
+// links to l0[i] and l1[i] (NONE: no link). The parent makes it once, in a
+// plan file; every child maps that file, so no child spends time or memory
+// making links, and a consumer touches none of them.
+class Plan {
+public:
+	// Make the links of `wl` over n nodes and write them to path.
+	static void make(Workload wl, size_t n, const std::string &path);
+	explicit Plan(const std::string &path);
+
+	Workload wl;
+	size_t n = 0;
+	uint32_t root = NONE;
+	const uint32_t *l0 = nullptr, *l1 = nullptr;	// l1 null: a list
+	// Every link points to an earlier node: one pass builds it.
+	bool backward = false;
+	bool two_links() const { return l1 != nullptr; }
+	// The bytes of links a producer reads (resident once it has built).
+	size_t link_bytes() const { return n * 4 * (two_links() ? 2 : 1); }
+
+private:
+	Mapped file;
+};
 
 // What a producer reports: nanoseconds a phase, the file's size, VmHWM.
 struct Produced {
@@ -99,19 +120,12 @@ uint64_t walk(const Plan &p, const G &g, H root)
 	return sum * 31 + count;
 }
 
+// The walk over the plan itself: what every system's walk must return.
+uint64_t expected_sum(const Plan &p);
+
 // The systems, one file each.
 extern const System raw_system, cma_system, capnp_system, flatbuffers_system,
 	boost_node_system, boost_array_system;
-
-// Map a whole file read-only (or writable, private); throws on failure.
-struct Mapped {
-	void *p = nullptr;
-	size_t size = 0;
-	Mapped(const std::string &path, bool writable = false);
-	~Mapped();
-	Mapped(const Mapped &) = delete;
-	Mapped &operator=(const Mapped &) = delete;
-};
 
 // Write n bytes to a new file at path (no fsync: the page cache holds it).
 void write_file(const std::string &path, const void *p, size_t n);

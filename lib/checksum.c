@@ -5,9 +5,10 @@
  * The data must be hashed as if every pointer held value - base. Handing it
  * to libxxhash would mean copying it first, and the copy costs more than
  * the hash. So the long-input loop of XXH3 (64-byte stripes, a scramble
- * every 16 of them) runs here and takes each stripe's pointer words rebased
- * on the fly, from a bitmap of slots: one read of memory checks, hashes and
- * (when deserializing) relocates. The digest is XXH3_64bits bit for bit:
+ * every 16 of them; its kernels in hash-kernels.c and x86/) runs here and
+ * takes each stripe's pointer words rebased on the fly, from a bitmap of
+ * slots: one read of memory checks, hashes and (when deserializing)
+ * relocates. The digest is XXH3_64bits bit for bit:
  * inputs up to 240 bytes go to libxxhash itself, the secret comes from it,
  * and the tests compare every path against it.
  */
@@ -30,7 +31,6 @@
 #define PRIME64_4 0x85EBCA77C2B2AE63ULL
 #define PRIME64_5 0x27D4EB2F165667C5ULL
 
-_Alignas(64) uint8_t cm_hash_secret[SECRET_SIZE];
 static pthread_once_t secret_once = PTHREAD_ONCE_INIT;
 
 /* XXH3's default secret: the one of seed 0. */
@@ -53,117 +53,29 @@ void cm_hash_init(struct cm_hash *s)
 	s->pending = 0;
 }
 
-/* ---- the reference: one word at a time ---- */
-
-/* One word as hashed (base 0), checked, and written back if asked. */
-static inline uint64_t rebase_word(uint8_t *p, bool slot,
-				   const struct cm_rebase *r, unsigned how,
-				   bool *bad, bool *listed)
-{
-	uint64_t v = cm_load64(p);
-
-	*listed = false;
-	if (!slot || ((how & CM_REBASE_SKIP_NULL) && v == 0))
-		return v;
-	*listed = true;
-	*bad |= v - r->lo > r->span;
-	if (how & CM_REBASE_WRITE)
-		cm_store64(p, v + r->shift);
-	return v - r->base;
-}
-
-static void accumulate_scalar(uint64_t acc[8], const uint8_t *in,
-			      const uint8_t *key)
-{
-	for (int i = 0; i < 8; i++) {
-		uint64_t v = cm_load64(in + 8 * i);
-		uint64_t k = v ^ cm_load64(key + 8 * i);
-
-		acc[i ^ 1] += v;
-		acc[i] += (k & 0xffffffffU) * (k >> 32);
-	}
-}
-
-static void scramble_scalar(uint64_t acc[8])
-{
-	for (int i = 0; i < 8; i++) {
-		uint64_t a = acc[i];
-
-		a ^= a >> 47;
-		a ^= cm_load64(cm_hash_secret + SCRAMBLE_KEY + 8 * i);
-		acc[i] = a * PRIME32_1;
-	}
-}
-
-static bool stripes_scalar(const struct cm_stripes_job *job, unsigned how)
-{
-	uint64_t *acc = job->acc, *sums = job->sums;
-	unsigned *in_block = job->in_block;
-	const uint8_t *slots = job->slots;
-	uint8_t *p = job->p, *listed = job->listed;
-	const struct cm_rebase *r = job->r;
-	bool bad = false;
-	size_t n = job->n;
-
-	for (size_t i = 0; i < n; i++, p += STRIPE) {
-		unsigned m = slots ? slots[i] : 0, taken = 0;
-		uint8_t word[STRIPE];
-
-		for (int j = 0; j < 8; j++) {
-			bool t;
-
-			cm_store64(word + 8 * j,
-				   rebase_word(p + 8 * j, m >> j & 1, r, how,
-					       &bad, &t));
-			taken |= (unsigned)t << j;
-		}
-		if (listed)
-			listed[i] = (uint8_t)taken;
-		if (!acc)
-			continue;
-		accumulate_scalar(acc, word, cm_hash_secret + 8 * *in_block);
-		if (++*in_block == STRIPES_PER_BLOCK) {
-			if (sums) {
-				memcpy(sums, acc, 64);
-				memset(acc, 0, 64);
-				sums += 8;
-			} else {
-				scramble_scalar(acc);
-			}
-			*in_block = 0;
-		}
-	}
-	return bad;
-}
-
-/* The reference in each mix, as the table lists the others. */
-#define stripes_scalar_body(task, mix) stripes_scalar(task, mix_of(mix).how)
-CM_STRIPES_VARIANTS(scalar, )
-#undef stripes_scalar_body
-
-/* Which of the six, or -1 for a mix no caller asks for (sums or not is
- * a run-time test in the kernel, outside the stripe loop's hot path). */
-static int variant(const uint64_t *acc, const uint8_t *slots,
-		   const uint8_t *listed, unsigned how)
+/* The mix a call asks for, or -1 for one no caller asks for (sums or not
+ * is a run-time test in the kernel, outside the stripe loop's hot path). */
+static int mix_asked(const uint64_t *acc, const uint8_t *slots,
+		     const uint8_t *listed, unsigned how)
 {
 	if (how == 0 && !acc && !listed && slots)
-		return 5;	/* checked, not hashed: nothing to write */
+		return CM_MIX_SCAN;
 	if (how == 0 && acc && !listed)
-		return slots ? 1 : 0;
+		return slots ? CM_MIX_CHECK : CM_MIX_RAW;
 	if (how == CM_REBASE_WRITE && !listed && slots)
-		return acc ? 2 : 3;
+		return acc ? CM_MIX_RELOCATE : CM_MIX_TRUSTED;
 	if (how == CM_REBASE_SKIP_NULL && acc && listed && slots)
-		return 4;
+		return CM_MIX_SEAL;
 	return -1;
 }
 
 static bool stripes(const struct cm_stripes_job *job, unsigned how)
 {
-	int v = variant(job->acc, job->slots, job->listed, how);
+	int m = mix_asked(job->acc, job->slots, job->listed, how);
 
-	if (v >= 0)
-		return cm_kernels()->stripes[v](job);
-	return stripes_scalar(job, how);
+	if (m >= 0)
+		return cm_kernels()->stripes[m](job);
+	return cm_stripes_reference(job, how);
 }
 
 /* ---- streaming ---- */
@@ -225,7 +137,7 @@ static bool rebase_copy(struct cm_hash *s, uint8_t *p, size_t n,
 		bool t;
 
 		cm_store64(copy + 8 * i,
-			   rebase_word(p + 8 * i,
+			   cm_rebase_word(p + 8 * i,
 				       slots && slots[w / 8] >> w % 8 & 1,
 				       r, how, &bad, &t));
 		if (listed && t)
@@ -294,17 +206,6 @@ bool cm_hash_rebased(struct cm_hash *s, uint8_t *p, size_t n,
 		done += take;
 	}
 	return bad;
-}
-
-/* ---- folding block shares in: add, scramble, a block at a time ---- */
-
-void cm_fold_scalar(uint64_t acc[8], const uint64_t *sums, size_t blocks)
-{
-	for (size_t b = 0; b < blocks; b++) {
-		for (int i = 0; i < 8; i++)
-			acc[i] += sums[8 * b + i];
-		scramble_scalar(acc);
-	}
 }
 
 bool cm_hash_block_sums(uint8_t *p, size_t blocks, const uint8_t *slots,
@@ -459,7 +360,7 @@ uint64_t cm_hash_digest(const struct cm_hash *s)
 	 * what is held back. */
 	memcpy(last, s->last + s->pending, STRIPE - s->pending);
 	memcpy(last + STRIPE - s->pending, s->buf, s->pending);
-	accumulate_scalar(acc, last, cm_hash_secret + LAST_STRIPE_KEY);
+	cm_accumulate(acc, last, cm_hash_secret + LAST_STRIPE_KEY);
 	h = s->total * PRIME64_1;
 	for (int i = 0; i < 4; i++) {
 		const uint8_t *key = cm_hash_secret + MERGE_KEY + 16 * i;

@@ -26,8 +26,17 @@ enum cm_cpu_level {
 struct cm_stripes_job;
 /* @return true when a pointer failed its check. */
 typedef bool cm_stripes_fn(const struct cm_stripes_job *job);
-/* The mixes the library asks for, a variant each (hash-kernels.h). */
-#define CM_STRIPES_MIXES 6
+/* The mixes the library asks for, a kernel variant each (hash-kernels.h):
+ * what a call hashes, checks and writes. */
+enum cm_stripes_mix {
+	CM_MIX_RAW,		/* hash bytes as they are */
+	CM_MIX_CHECK,		/* check and hash, rebased: cm_check */
+	CM_MIX_RELOCATE,	/* check, hash and shift: cm_deserialize */
+	CM_MIX_TRUSTED,		/* check and shift, no hash: CM_TRUSTED */
+	CM_MIX_SEAL,		/* hash rebased, NULLs no pointer, list them */
+	CM_MIX_SCAN,		/* check only: nothing hashed or written */
+	CM_STRIPES_MIXES
+};
 /* Add each of `blocks` block shares (8 words) to acc, then scramble. */
 typedef void cm_fold_fn(uint64_t acc[8], const uint64_t *sums, size_t blocks);
 

@@ -53,10 +53,44 @@ static inline struct mix mix_of(unsigned mix)
 	};
 }
 
+/* The portable kernel in any mix (`how`: CM_REBASE_*): the reference the
+ * others are tested against (hash-kernels.c). */
+bool cm_stripes_reference(const struct cm_stripes_job *job, unsigned how);
+
+/* One word as hashed (base 0), checked, and written back if asked. */
+static inline uint64_t cm_rebase_word(uint8_t *p, bool slot,
+				      const struct cm_rebase *r,
+				      unsigned how, bool *bad, bool *listed)
+{
+	uint64_t v = cm_load64(p);
+
+	*listed = false;
+	if (!slot || ((how & CM_REBASE_SKIP_NULL) && v == 0))
+		return v;
+	*listed = true;
+	*bad |= v - r->lo > r->span;
+	if (how & CM_REBASE_WRITE)
+		cm_store64(p, v + r->shift);
+	return v - r->base;
+}
+
+/* One stripe into the accumulators, with its 64 bytes of key. */
+static inline void cm_accumulate(uint64_t acc[8], const uint8_t *in,
+				 const uint8_t *key)
+{
+	for (int i = 0; i < 8; i++) {
+		uint64_t v = cm_load64(in + 8 * i);
+		uint64_t k = v ^ cm_load64(key + 8 * i);
+
+		acc[i ^ 1] += v;
+		acc[i] += (k & 0xffffffffU) * (k >> 32);
+	}
+}
+
 /*
  * A kernel body `stripes_<isa>_body(struct cm_stripes_job *, mix)` in the
- * six mixes the library uses (the order of variant() in checksum.c), as
- * the table cm_stripes_<isa>; `attr` is its target attribute.
+ * six mixes the library uses (enum cm_stripes_mix), as the table
+ * cm_stripes_<isa>; `attr` is its target attribute.
  */
 #define CM_STRIPES_VARIANT(isa, attr, name, mix)			\
 	attr static bool isa##_##name(const struct cm_stripes_job *job)\
@@ -66,7 +100,7 @@ static inline struct mix mix_of(unsigned mix)
 									\
 		if (!((mix) & MIX_SLOTS))				\
 			task.slots = NULL;				\
-		else if (!task.slots)	/* variant() saw to it */	\
+		else if (!task.slots)	/* mix_asked() saw to it */	\
 			__builtin_unreachable();			\
 		return stripes_##isa##_body(&task, mix);		\
 	}
@@ -81,8 +115,10 @@ static inline struct mix mix_of(unsigned mix)
 			   | MIX_HASH | MIX_LIST | MIX_SLOTS)		\
 	CM_STRIPES_VARIANT(isa, attr, scan, MIX_SLOTS)			\
 	cm_stripes_fn *const cm_stripes_##isa[CM_STRIPES_MIXES] = {	\
-		isa##_raw, isa##_check, isa##_relocate, isa##_trusted,	\
-		isa##_seal, isa##_scan,					\
+		[CM_MIX_RAW] = isa##_raw, [CM_MIX_CHECK] = isa##_check,	\
+		[CM_MIX_RELOCATE] = isa##_relocate,			\
+		[CM_MIX_TRUSTED] = isa##_trusted,			\
+		[CM_MIX_SEAL] = isa##_seal, [CM_MIX_SCAN] = isa##_scan,	\
 	};
 
 #endif /* CMA_HASH_KERNELS_H */

@@ -10,10 +10,10 @@
  * case: one compare and one add a word), and an exact search, 64 words at
  * a time, for the words that are in range and not slots.
  */
-#include "cma-private.h"
 #include "cpu.h"
+#include "scan.h"
 
-#define GROUP_WORDS 64
+#define GROUP_WORDS CM_SCAN_GROUP_WORDS
 #define GROUP_BYTES (GROUP_WORDS * 8)
 /* cm_scan_slots() turns its slots into bitmaps of this many groups. */
 #define SLOT_PIECE_GROUPS 64
@@ -35,46 +35,6 @@ static uint64_t words_in(const struct cm_scan *s, uint64_t off, uint64_t end)
 		end = s->data_end;
 	return end > off ? (end - off) / 8 : 0;
 }
-
-/* ---- portable kernels (cpu.h; x86/scan-*.c hold the others) ---- */
-
-/* Bit i set: word i of the n (at most 64) at p lies in the data. */
-static uint64_t in_range_mask(const uint8_t *p, size_t n, uint64_t lo,
-			      uint64_t span)
-{
-	uint64_t m = 0;
-
-	for (size_t i = 0; i < n; i++)
-		m |= (uint64_t)(cm_load64(p + 8 * i) - lo <= span) << i;
-	return m;
-}
-
-uint64_t cm_scan_count_scalar(const uint8_t *p, size_t words, uint64_t lo,
-			      uint64_t span)
-{
-	uint64_t n = 0;
-
-	for (size_t i = 0; i < words; i++)
-		n += cm_load64(p + 8 * i) - lo <= span;
-	return n;
-}
-
-size_t cm_scan_find_scalar(const uint8_t *p, size_t groups,
-			   const uint64_t *bits, uint64_t lo, uint64_t span,
-			   uint64_t *hits)
-{
-	for (size_t g = 0; g < groups; g++) {
-		uint64_t h = in_range_mask(p + g * GROUP_BYTES, GROUP_WORDS,
-					   lo, span) & ~bits[g];
-
-		if (h) {
-			*hits = h;
-			return g;
-		}
-	}
-	return groups;
-}
-
 
 /* ---- drivers ---- */
 
@@ -119,7 +79,7 @@ bool cm_scan_bits(const struct cm_scan *s, const uint8_t *p, uint64_t off,
 		g++;
 	}
 	if (tail) {
-		uint64_t hits = in_range_mask(p + groups * GROUP_BYTES, tail,
+		uint64_t hits = cm_scan_in_range(p + groups * GROUP_BYTES, tail,
 					      s->lo, s->span) & ~bits[groups];
 
 		return report_group(p, off, groups, hits, hit, ctx);

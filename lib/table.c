@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* Relocation table decoding: a checked cursor, and the public iterator. */
+/* The relocation table read entry by entry: a checked cursor, its seek,
+ * and the public iterator. The bitmap decoders are table-bits.c's. */
 #include <errno.h>
 
-#include "cma-private.h"
 #include "cpu.h"
+#include "table.h"
 
 void cm_table_start(struct cm_table_cursor *c, const uint8_t *blob,
 		    const struct cm_header *h)
@@ -85,25 +86,8 @@ static int peek(const struct cm_table_cursor *c, uint64_t *slot,
 	return 0;
 }
 
-/* Eight one-byte deltas: no byte zero or with bit 7 set. */
-static inline bool eight_short_deltas(uint64_t x)
-{
-	return !(x & 0x8080808080808080ULL)
-	       && !((x - 0x0101010101010101ULL) & ~x & 0x8080808080808080ULL);
-}
-
-/* The slots of eight one-byte deltas after `prev`, into s8; the last. */
-static inline uint64_t eight_slots(uint64_t x, uint64_t prev, uint64_t *s8)
-{
-#pragma GCC unroll 8
-	for (int i = 0; i < 8; i++)
-		s8[i] = prev += (x >> (8 * i) & 0xff) * 8;
-	return prev;
-}
-
-/* peek() where an entry must be, or a count defect past the table. */
-static int peek_entry(const struct cm_table_cursor *c, uint64_t *slot,
-		      unsigned *used, struct cm_error *err)
+int cm_table_peek(const struct cm_table_cursor *c, uint64_t *slot,
+		  unsigned *used, struct cm_error *err)
 {
 	if (c->pos >= c->end)
 		return cm_fail(err, CM_E_COUNT, c->pos, c->index,
@@ -112,6 +96,7 @@ static int peek_entry(const struct cm_table_cursor *c, uint64_t *slot,
 			       (unsigned long long)c->h->pointer_count);
 	return peek(c, slot, used, err);
 }
+
 
 /*
  * The common case, unrolled from peek(): entries after the first whose slot
@@ -132,9 +117,9 @@ static size_t fast_run(struct cm_table_cursor *c, uint64_t *slots,
 		while (index + 8 <= last && pos + 8 <= c->end) {
 			uint64_t x = cm_load64(p + pos), s;
 
-			if (!eight_short_deltas(x))
+			if (!cm_eight_short_deltas(x))
 				break;
-			s = eight_slots(x, prev, slots + n);
+			s = cm_eight_slots(x, prev, slots + n);
 			if (s >= bound)
 				break;	/* the last is past: redo one by one */
 			n += 8;
@@ -187,7 +172,7 @@ ssize_t cm_table_next(struct cm_table_cursor *c, uint64_t *slots, size_t max,
 		}
 		/* A defect after some entries: those first; the defect is
 		 * met again, and returned, by the next call. */
-		if (peek_entry(c, &s, &used, err))
+		if (cm_table_peek(c, &s, &used, err))
 			return n ? (ssize_t)n : -1;
 		if (s >= limit)
 			break;
@@ -197,241 +182,6 @@ ssize_t cm_table_next(struct cm_table_cursor *c, uint64_t *slots, size_t max,
 		c->index++;
 	}
 	return (ssize_t)n;
-}
-
-/*
- * Eight copies of an eight-slot `mask` spanning `words` (its top bit),
- * one after the other from the word `at`. When `words` divides 64 the
- * copies tile whole bitmap words: two puts for a list of 16-byte nodes
- * instead of eight. (The pattern starts one word on: bit 0 of a mask is
- * never set, its top bit always is.)
- */
-static inline void put_eight_times(struct cm_bit_sink *k, uint64_t at,
-				   uint64_t mask, uint64_t words)
-{
-	if (words == 8 || words == 16 || words == 32) {
-		uint64_t tile = (mask >> 1) * (~0ULL / ((1ULL << words) - 1));
-
-		for (uint64_t i = 0; i < words / 8; i++)
-			cm_sink_put(k, at + 1 + 64 * i, tile);
-		return;
-	}
-#pragma GCC unroll 8
-	for (uint64_t i = 0; i < 8; i++)
-		cm_sink_put(k, at + i * words, mask);
-}
-
-/* Bit k set for k = d, 2d, ... 8d: eight equal deltas of d words. */
-static const uint64_t equal_deltas[8] = {
-	0, 0x1fe, 0x15554, 0x1249248, 0x111111110, 0x10842108420,
-	0x1041041041040, 0x102040810204080,
-};
-
-uint64_t cm_repeats_scalar(const uint8_t *p, uint64_t x, uint64_t most)
-{
-	uint64_t n = 0;
-
-	for (; n < most; n++, p += 64) {
-		uint64_t diff = 0;
-
-		for (int i = 0; i < 8; i++)
-			diff |= cm_load64(p + 8 * i) ^ x;
-		if (diff)
-			break;
-	}
-	return n;
-}
-
-/*
- * The bits of eight one-byte deltas after a slot (bit 0), when they span
- * less than 64 words: from a table (equal deltas) or from their prefix sums
- * (each delta 1-31, so no byte of the sums carries). @return the mask, its
- * highest bit in *words; 0 when they do not fit or a delta is not 1-31.
- */
-static inline uint64_t eight_bits(uint64_t x, uint64_t *words)
-{
-	uint64_t mask = 0, sums;
-
-	if (x == (x & 0xff) * 0x0101010101010101ULL && (x & 0xff) < 8) {
-		*words = (x & 0xff) * 8;
-		return equal_deltas[x & 0xff];
-	}
-	if ((x & 0xe0e0e0e0e0e0e0e0ULL) || !eight_short_deltas(x))
-		return 0;
-	sums = x * 0x0101010101010101ULL;
-	*words = sums >> 56;
-	if (*words > 63)
-		return 0;
-#pragma GCC unroll 8
-	for (int i = 0; i < 8; i++)
-		mask |= 1ULL << ((sums >> (8 * i)) & 63);
-	return mask;
-}
-
-/*
- * Absolute entries eight at a time: aligned, ascending, below the bound
- * and at most 63 words after the first, one mask.
- */
-uint64_t cm_absolute_scalar(const uint8_t *t, uint64_t pos, uint64_t prev,
-			    uint64_t todo, uint64_t off, uint64_t bound,
-			    struct cm_bit_sink *sink)
-{
-	struct cm_bit_sink k = *sink;	/* in registers, not via a pointer */
-	uint64_t done = 0;
-
-	for (; done + 8 <= todo; done += 8, pos += 64) {
-		uint64_t s8[8], odd = 0, order = 0, mask = 0;
-
-#pragma GCC unroll 8
-		for (int i = 0; i < 8; i++) {
-			s8[i] = cm_load64(t + pos + 8 * i);
-			odd |= s8[i];
-			order |= s8[i] <= (i ? s8[i - 1] : prev);
-		}
-		if ((odd & 7) || order || s8[7] >= bound || s8[0] < off
-		    || s8[7] - s8[0] > 63 * 8)
-			break;
-#pragma GCC unroll 8
-		for (int i = 0; i < 8; i++)
-			mask |= 1ULL << ((s8[i] - s8[0]) / 8);
-		cm_sink_put(&k, (s8[0] - off) / 8, mask);
-		prev = s8[7];
-	}
-	*sink = k;
-	return done;
-}
-
-static inline uint64_t min3(uint64_t a, uint64_t b, uint64_t c)
-{
-	uint64_t ab = a < b ? a : b;
-
-	return ab < c ? ab : c;
-}
-
-ssize_t cm_table_bits(struct cm_table_cursor *c, uint64_t *bits, uint64_t off,
-		      uint64_t limit, struct cm_error *err)
-{
-	const uint8_t *t = c->blob;
-	const uint64_t count = c->h->pointer_count, first = c->index;
-	const uint64_t end = c->end;
-	const uint64_t bound = c->h->data_end - 7 < limit ? c->h->data_end - 7
-							  : limit;
-	const bool relative = c->h->mode == CM_RELATIVE_OFFSET;
-	const struct cm_kernels *cpu = cm_kernels();
-	struct cm_bit_sink k = { .words = bits };
-
-	while (c->index < count) {
-		/* Locals, not the cursor: the bit stores cannot alias them. */
-		uint64_t pos = c->pos, prev = c->prev, index = c->index, s;
-		unsigned used;
-
-		while (relative && index > 0 && index + 8 <= count
-		       && pos + 8 <= end) {
-			uint64_t x = cm_load64(t + pos), s8[8], mask, words;
-
-			if (prev >= off && (mask = eight_bits(x, &words))
-			    && prev + words * 8 < bound) {
-				/* The same eight deltas eight times over
-				 * (records of one layout allocated in order):
-				 * 64 entries. */
-				uint64_t n = 0;
-
-				if (index + 64 <= count && pos + 64 <= end
-				    && prev + words * 64 < bound)
-					n = cpu->repeats(t + pos, x, min3(
-						(count - index) / 64,
-						(end - pos) / 64, (bound - 1
-						- prev) / (words * 64)));
-				if (n) {
-					for (uint64_t i = 0; i < n; i++) {
-						put_eight_times(&k,
-							(prev - off) / 8,
-							mask, words);
-						prev += words * 64;
-					}
-					pos += 64 * n;
-					index += 64 * n;
-					continue;
-				}
-				cm_sink_put(&k, (prev - off) / 8, mask);
-				s = prev + words * 8;
-			} else {
-				if (!eight_short_deltas(x))
-					break;
-				s = eight_slots(x, prev, s8);
-				if (s >= bound)
-					break;
-#pragma GCC unroll 8
-				for (int i = 0; i < 8; i++)
-					cm_sink_put(&k, (s8[i] - off) / 8, 1);
-			}
-			pos += 8;
-			index += 8;
-			prev = s;
-		}
-		if (!relative && index > 0 && index + 8 <= count) {
-			uint64_t n = cpu->absolute_bits(t, pos, prev,
-							count - index, off,
-							bound, &k);
-
-			if (n) {
-				pos += 8 * n;
-				index += n;
-				prev = cm_load64(t + pos - 8);
-			}
-		}
-		while (!relative && index > 0 && index < count) {
-			s = cm_load64(t + pos);
-			if (s % 8 || s <= prev || s >= bound)
-				break;
-			cm_sink_put(&k, (s - off) / 8, 1);
-			pos += 8;
-			index++;
-			prev = s;
-		}
-		c->pos = pos;
-		c->prev = prev;
-		c->index = index;
-		if (index == count)
-			break;
-		/* One entry the careful way. */
-		if (peek_entry(c, &s, &used, err)) {
-			cm_sink_flush(&k);
-			return -1;
-		}
-		if (s >= limit)
-			break;
-		cm_sink_put(&k, (s - off) / 8, 1);
-		c->prev = s;
-		c->pos += used;
-		c->index++;
-	}
-	cm_sink_flush(&k);
-	return (ssize_t)(c->index - first);
-}
-
-uint64_t cm_skip_scalar(const uint8_t *p, uint64_t most, uint64_t *prev,
-			uint64_t target)
-{
-	const uint64_t low = 0x00ff00ff00ff00ffULL;
-	uint64_t n = 0;
-
-	for (; n < most; n++, p += 64) {
-		/* Four 16-bit sums of byte pairs, 8 x 510 at most each. */
-		uint64_t any = 0, pairs = 0, units;
-
-		for (int i = 0; i < 8; i++) {
-			uint64_t w = cm_load64(p + 8 * i);
-
-			any |= w;
-			pairs += (w & low) + (w >> 8 & low);
-		}
-		units = pairs * 0x0001000100010001ULL >> 48;
-		if (any & 0x8080808080808080ULL || *prev + units * 8 >= target)
-			break;
-		*prev += units * 8;
-	}
-	return n;
 }
 
 int cm_table_seek(struct cm_table_cursor *c, uint64_t target)

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+/* Streaming a v1 blob out of a source of slots (blob-writer.c). */
+#ifndef CMA_BLOB_WRITER_H
+#define CMA_BLOB_WRITER_H
+
+#include <sys/types.h>
+
+#include "format.h"
+
+
+/*
+ * What a v1 blob is written from, in the output's offsets. The slots come
+ * from a cursor; start() rewinds it before each walk (up to five).
+ */
+struct cm_blob_source {
+	const uint8_t *header_tail;	/* [CM_HEADER_SIZE, header_size) */
+	const uint8_t *data;		/* [header_size, data_end) */
+	const uint8_t *sections;	/* sections_size bytes */
+	uint64_t rebase;		/* value + rebase: value at base 0 */
+	void (*start)(void *ctx);
+	/*
+	 * Up to `max` slot offsets below `limit`, ascending, into slots[].
+	 * @return the count (0 at the end or at limit); -1 on a defect.
+	 */
+	ssize_t (*next)(void *ctx, uint64_t *slots, size_t max,
+			uint64_t limit, struct cm_error *err);
+	void *ctx;
+};
+
+/* The table's byte size in h->mode for h->pointer_count slots of src. */
+int cm_blob_table_size(const struct cm_header *h,
+		       const struct cm_blob_source *src, uint64_t *size,
+		       struct cm_error *err);
+
+/*
+ * Stream the blob h describes (every field but the checksum set) to write:
+ * a first pass hashes it and sets h->checksum, the second writes it. Memory
+ * is constant. A writer that fails without errno gives EIO.
+ */
+int cm_blob_write(struct cm_header *h, const struct cm_blob_source *src,
+		  cm_write_fn write, void *ctx, struct cm_error *err);
+
+#endif /* CMA_BLOB_WRITER_H */

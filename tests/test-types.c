@@ -241,6 +241,53 @@ START_TEST(later_version_skipped)
 }
 END_TEST
 
+/* cm_reloc_bitmap: the same slots cm_reloc_next gives, both modes, and
+ * the table's defects refused as the iterator refuses them. */
+START_TEST(reloc_bitmap_agrees)
+{
+	static const int modes[] = { CM_RELATIVE_OFFSET, CM_ABSOLUTE_OFFSET };
+
+	for (size_t m = 0; m < 2; m++) {
+		size_t len;
+		uint8_t *blob = cm_test_list_blob(300, modes[m], &len);
+		struct cm_header h = cm_test_header(blob, len);
+		size_t words = h.data_end / 512 + 1;
+		uint64_t *bits = malloc(words * 8), *want = calloc(words, 8);
+		struct cm_reloc_iter it;
+		struct cm_reloc r;
+		struct cm_error e;
+		size_t n = 0;
+
+		ck_assert_ptr_nonnull(bits);
+		ck_assert_ptr_nonnull(want);
+		memset(bits, 0xff, words * 8);	/* zeroed by the call */
+		ck_assert_int_eq(cm_reloc_begin(&it, blob, len, NULL), 0);
+		while (cm_reloc_next(&it, &r, NULL) == 1) {
+			want[r.slot / 512] |= 1ULL << (r.slot / 8 % 64);
+			n++;
+		}
+		ck_assert_int_eq(cm_reloc_bitmap(blob, len, bits, words, &e),
+				 (ssize_t)n);
+		ck_assert_mem_eq(bits, want, words * 8);
+		errno = 0;
+		ck_assert_int_eq(cm_reloc_bitmap(blob, len, bits, words - 1,
+						 NULL), -1);
+		ck_assert_int_eq(errno, EINVAL);
+		/* One entry more in the header's count than the table has
+		 * (offset 80, doc/format.md). */
+		h.pointer_count++;
+		memcpy(blob + 80, &h.pointer_count, 8);
+		errno = 0;
+		ck_assert_int_eq(cm_reloc_bitmap(blob, len, bits, words, &e),
+				 -1);
+		ck_assert_int_eq(errno, EBADMSG);
+		free(bits);
+		free(want);
+		free(blob);
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("types");
@@ -252,6 +299,7 @@ int main(void)
 	tcase_add_test(tc, array_rules);
 	tcase_add_test(tc, root_type_must_fit);
 	tcase_add_test(tc, later_version_skipped);
+	tcase_add_test(tc, reloc_bitmap_agrees);
 	suite_add_tcase(s, tc);
 	return cm_test_run(s);
 }

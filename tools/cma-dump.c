@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "dump.h"
+#include "pager.h"
 #include "tool-common.h"
 #include "types-cli.h"
 
@@ -16,6 +17,11 @@ TOOL_EXPORT const char *argp_program_bug_address = TOOL_BUG_ADDRESS;
 
 /* Objects listed by the text dump without --limit. */
 #define OBJECTS_DEFAULT_LIMIT 1000
+
+enum { OPT_PAGER = 0x180 };
+
+/* --pager: set by parse_opt(), acted on once the colour is decided. */
+static bool use_pager;
 
 static const struct argp_option options[] = {
 	{ NULL, 0, NULL, 0, "What to show (default: header and table):", 1 },
@@ -35,6 +41,9 @@ static const struct argp_option options[] = {
 	{ "limit", 'n', "N", 0,
 	  "At most N table entries or objects, or N graph nodes "
 	  "(default: all entries, 1000 nodes)", 2 },
+	{ "pager", OPT_PAGER, NULL, 0,
+	  "Page the output through $PAGER (default: less -R) when stdout is "
+	  "a terminal", 2 },
 	{ NULL, 0, NULL, 0, "Verdict:", 3 },
 	TOOL_CHECK_OPTIONS(3),
 	TOOL_SCAN_OPTION(3),
@@ -93,6 +102,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case 'j':
 		o->json = true;
+		break;
+	case OPT_PAGER:
+		use_pager = true;
 		break;
 	case 'n':
 		if (tool_parse_u64(arg, &o->limit))
@@ -880,6 +892,8 @@ int main(int argc, char **argv)
 		return tool_finish(TOOL_USAGE);
 	}
 	d.color = !o.json && tool_color(stdout);
+	if (use_pager)
+		pager_start();
 	status = tool_check(&d.in, o.flags, &verdict);
 	if (status) {
 		tool_report(d.in.name, &verdict);

@@ -19,6 +19,9 @@ struct dframe {
 	uint32_t depth;		/* pointers followed to get here */
 	uint64_t closers;	/* finished parents still to close after it */
 	bool header;		/* JSON: "$offset" and "$type" came first */
+	bool flat;		/* an anonymous struct: its fields are the
+				 * parent's (p->x), no braces of its own */
+	bool comma;		/* flat: a field came before its first */
 };
 
 struct dumper {
@@ -225,7 +228,7 @@ static uint64_t elide_finished(struct dumper *d)
 
 		if (x->kind != CM_TYPE_STRUCT || f->idx < x->member_count)
 			break;
-		closers += 1 + f->closers;
+		closers += !f->flat + f->closers;
 		d->top--;
 	}
 	return closers;
@@ -411,9 +414,11 @@ static void close_frame(struct dumper *d, const struct dframe *f)
 	const struct cm_type *x = &d->tb->t->types[f->type];
 	uint64_t n = f->closers;
 
-	if (!d->json)
-		indent(d, f->level);
-	fputs(x->kind == CM_TYPE_ARRAY ? "]" : "}", d->out);
+	if (!f->flat) {
+		if (!d->json)
+			indent(d, f->level);
+		fputs(x->kind == CM_TYPE_ARRAY ? "]" : "}", d->out);
+	}
 	for (uint64_t i = 0; i < n; i++) {
 		uint32_t lv = f->level > i + 1 ? f->level - (uint32_t)i - 1 : 0;
 
@@ -460,10 +465,21 @@ static int run(struct dumper *d)
 			const struct cm_type_member *m =
 				&t->members[x->first_member + i];
 			const char *name = m->name ? m->name : "(anonymous)";
+			bool comma = i || f->header || f->comma;
 
 			at = f->off + m->offset;
+			if (!m->name && !m->bit_size
+			    && t->types[m->type].kind == CM_TYPE_STRUCT) {
+				if (push(d, (struct dframe){
+						.off = at, .type = m->type,
+						.level = f->level,
+						.depth = depth, .flat = true,
+						.comma = comma }))
+					return -1;
+				continue;
+			}
 			if (d->json) {
-				fputs(i || f->header ? ", " : "", d->out);
+				fputs(comma ? ", " : "", d->out);
 				quoted(d->out, (const uint8_t *)name,
 				       strlen(name));
 				fputs(": ", d->out);
@@ -481,37 +497,36 @@ static int run(struct dumper *d)
 
 /* ---- --path root->next->s ---- */
 
-/* The member `name` of struct/union ty, anonymous members searched too;
- * its offset added to *off. */
+/* The member `name` of struct/union ty, found through anonymous members
+ * at any depth as C finds it; its offset added to *off. Field types come
+ * before their owners, so the nesting is bounded by the type count. */
 static bool member_named(const struct cm_types *t, uint32_t *ty,
 			 uint64_t *off, const char *name, size_t len,
 			 const struct cm_type_member **out)
 {
-	for (unsigned hops = 0; hops < 64; hops++) {
-		const struct cm_type *x = &t->types[*ty];
-		const struct cm_type_member *anon = NULL;
+	const struct cm_type *x = &t->types[*ty];
 
-		if (x->kind != CM_TYPE_STRUCT && x->kind != CM_TYPE_UNION)
-			return false;
-		for (uint32_t k = 0; k < x->member_count; k++) {
-			const struct cm_type_member *m =
-				&t->members[x->first_member + k];
+	if (x->kind != CM_TYPE_STRUCT && x->kind != CM_TYPE_UNION)
+		return false;
+	for (uint32_t k = 0; k < x->member_count; k++) {
+		const struct cm_type_member *m =
+			&t->members[x->first_member + k];
+		uint32_t inner = m->type;
+		uint64_t inner_off = *off + m->offset;
 
-			if (m->name && strlen(m->name) == len
-			    && !memcmp(m->name, name, len)) {
-				*off += m->offset;
-				*ty = m->type;
-				*out = m;
-				return true;
-			}
-			if (!m->name && !anon)
-				anon = m;
+		if (m->name && strlen(m->name) == len
+		    && !memcmp(m->name, name, len)) {
+			*off = inner_off;
+			*ty = m->type;
+			*out = m;
+			return true;
 		}
-		if (!anon)
-			return false;
-		/* One level of anonymous nesting at a time. */
-		*off += anon->offset;
-		*ty = anon->type;
+		if (!m->name && member_named(t, &inner, &inner_off, name, len,
+					     out)) {
+			*off = inner_off;
+			*ty = inner;
+			return true;
+		}
 	}
 	return false;
 }

@@ -34,6 +34,13 @@ static inline uint64_t tload64(const struct tblob *tb, uint64_t off)
 	return v;
 }
 
+/* 64-bit words of a bitmap with a bit per data word (the slot bitmap,
+ * and the walk's own). */
+static inline size_t tblob_bitmap_words(const struct tblob *tb)
+{
+	return (size_t)(tb->h.data_end / 512 + 1);
+}
+
 /* Bit `i` of a bitmap. */
 static inline bool bit_get(const uint64_t *m, uint64_t i)
 {
@@ -60,11 +67,22 @@ static inline uint64_t tblob_target(const struct tblob *tb, uint64_t v)
 /* The object map's allocation holding `off`, or NULL. */
 const struct cm_object *tblob_object_at(const struct tblob *tb, uint64_t off);
 
-/* Objects reached, by (offset, type): the first type at an offset in a
- * word-indexed array, any other in a small hash set. */
+/* Objects reached, by (offset, type): a bitmap by word offset for each of
+ * the first few types met (most blobs hold objects of a handful of
+ * types), a hash set for the rest and for unaligned offsets. */
+#define SEEN_BITMAPS 8
+
+struct seen_key {
+	uint64_t off;
+	uint32_t type;
+	uint32_t used;
+};
+
 struct seen_set {
-	uint32_t *first;	/* per data word: type + 1, or 0 */
-	uint64_t *more;		/* (offset << 20 | type) + 1, open addressing */
+	uint64_t **bitmap;	/* per type: its bitmap, or NULL */
+	uint32_t type_count, nbitmaps;
+	size_t words;		/* of each bitmap */
+	struct seen_key *more;	/* open addressing, more_cap a power of 2 */
 	size_t nmore, more_cap;
 };
 

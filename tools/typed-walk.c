@@ -41,25 +41,20 @@ static bool *types_with_pointers(const struct cm_types *t)
 int tblob_open(struct tblob *tb, const uint8_t *b, size_t len,
 	       const struct cm_types *t)
 {
-	struct cm_reloc_iter it;
-	struct cm_reloc r;
 	ssize_t n;
-	int rc;
 
 	memset(tb, 0, sizeof *tb);
 	tb->b = b;
 	tb->len = len;
 	tb->t = t;
-	if (cm_header_read(b, len, &tb->h, NULL)
-	    || cm_reloc_begin(&it, b, len, NULL))
+	if (cm_header_read(b, len, &tb->h, NULL))
 		return -1;
-	tb->slots = calloc(tb->h.data_end / 512 + 1, 8);
+	tb->slots = malloc(tblob_bitmap_words(tb) * 8);
 	tb->has_ptr = types_with_pointers(t);
 	if (!tb->slots || !tb->has_ptr)
 		goto nomem;
-	while ((rc = cm_reloc_next(&it, &r, NULL)) == 1)
-		bit_set(tb->slots, r.slot / 8);
-	if (rc < 0)
+	if (cm_reloc_bitmap(b, len, tb->slots, tblob_bitmap_words(tb),
+			    NULL) < 0)
 		goto bad;
 	n = cm_object_map(b, len, NULL, 0, NULL);
 	if (n < 0)
@@ -113,8 +108,11 @@ const struct cm_object *tblob_object_at(const struct tblob *tb, uint64_t off)
 int seen_init(struct seen_set *s, const struct tblob *tb)
 {
 	memset(s, 0, sizeof *s);
-	s->first = calloc(tb->h.data_end / 8 + 1, sizeof *s->first);
-	if (!s->first) {
+	s->type_count = tb->t->type_count;
+	s->words = tblob_bitmap_words(tb);
+	s->bitmap = calloc(s->type_count ? s->type_count : 1,
+			   sizeof *s->bitmap);
+	if (!s->bitmap) {
 		errno = ENOMEM;
 		return -1;
 	}
@@ -123,52 +121,72 @@ int seen_init(struct seen_set *s, const struct tblob *tb)
 
 void seen_free(struct seen_set *s)
 {
-	free(s->first);
+	for (uint32_t i = 0; s->bitmap && i < s->type_count; i++)
+		free(s->bitmap[i]);
+	free(s->bitmap);
 	free(s->more);
 	memset(s, 0, sizeof *s);
 }
 
-static uint64_t *more_slot(uint64_t *set, size_t cap, uint64_t key)
+static struct seen_key *more_slot(struct seen_key *set, size_t cap,
+				  uint64_t off, uint32_t type)
 {
-	size_t h = (size_t)((key * 0x9e3779b97f4a7c15ULL) >> 20) & (cap - 1);
+	uint64_t mix = (off ^ (uint64_t)type << 40) * 0x9e3779b97f4a7c15ULL;
+	size_t h = (size_t)(mix >> 24) & (cap - 1);
 
-	while (set[h] && set[h] != key)
+	while (set[h].used && (set[h].off != off || set[h].type != type))
 		h = (h + 1) & (cap - 1);
 	return &set[h];
 }
 
-int seen_add(struct seen_set *s, uint64_t off, uint32_t type)
+static int more_add(struct seen_set *s, uint64_t off, uint32_t type)
 {
-	uint32_t *f = &s->first[off / 8];
-	uint64_t key = (off << 20 | (type & 0xfffff)) + 1, *slot;
+	struct seen_key *k;
 
-	/* Offsets here are 8-aligned in most blobs; others go to the set. */
-	if (off % 8 == 0 && (*f == 0 || *f == type + 1)) {
-		if (*f)
-			return 0;
-		*f = type + 1;
-		return 1;
-	}
 	if ((s->nmore + 1) * 2 > s->more_cap) {
 		size_t cap = s->more_cap ? s->more_cap * 2 : 256;
-		uint64_t *n = calloc(cap, sizeof *n);
+		struct seen_key *n = calloc(cap, sizeof *n);
 
 		if (!n) {
 			errno = ENOMEM;
 			return -1;
 		}
 		for (size_t i = 0; i < s->more_cap; i++)
-			if (s->more[i])
-				*more_slot(n, cap, s->more[i]) = s->more[i];
+			if (s->more[i].used)
+				*more_slot(n, cap, s->more[i].off,
+					   s->more[i].type) = s->more[i];
 		free(s->more);
 		s->more = n;
 		s->more_cap = cap;
 	}
-	slot = more_slot(s->more, s->more_cap, key);
-	if (*slot)
+	k = more_slot(s->more, s->more_cap, off, type);
+	if (k->used)
 		return 0;
-	*slot = key;
+	*k = (struct seen_key){ off, type, 1 };
 	s->nmore++;
+	return 1;
+}
+
+int seen_add(struct seen_set *s, uint64_t off, uint32_t type)
+{
+	uint64_t *m;
+
+	if (off % 8 || type >= s->type_count)
+		return more_add(s, off, type);
+	m = s->bitmap[type];
+	if (!m && s->nbitmaps < SEEN_BITMAPS) {
+		m = s->bitmap[type] = calloc(s->words, 8);
+		if (!m) {
+			errno = ENOMEM;
+			return -1;
+		}
+		s->nbitmaps++;
+	}
+	if (!m)
+		return more_add(s, off, type);
+	if (bit_get(m, off / 8))
+		return 0;
+	bit_set(m, off / 8);
 	return 1;
 }
 
@@ -328,13 +346,20 @@ static void path_put(struct path_text *p, const char *s)
 	p->len += n;
 }
 
+/* A run of one pointer step: spelled out up to RUN_SPELLED, then
+ * counted ("->next (x498)"). */
+#define RUN_SPELLED 3
+
 static void path_close_run(struct path_text *p)
 {
 	char count[32];
 
-	if (p->run > 1) {
+	if (p->run > RUN_SPELLED) {
 		snprintf(count, sizeof count, " (x%" PRIu64 ")", p->run);
 		path_put(p, count);
+	} else {
+		for (uint64_t i = 1; i < p->run; i++)
+			path_put(p, p->last);
 	}
 	p->run = 0;
 	p->last[0] = 0;
@@ -585,10 +610,10 @@ const char *path_to(const struct tblob *tb, uint64_t obj, uint32_t obj_type,
 							st[k].type);
 
 			path_fields(out, tb->t, st[k].type,
-				    fl->e[st[k].next - 1].off, k > 0);
+				    fl->e[st[k].next - 1].off, true);
 		}
 		path_fields(out, tb->t, st[top - 1].type,
-			    field - st[top - 1].off, top > 1);
+			    field - st[top - 1].off, true);
 	}
 out:
 	free(st);
@@ -645,6 +670,15 @@ static int verify_field(struct verify *v, const struct todo *o,
 	}
 	if (!val)
 		return 0;
+	if (e->kind == FLAT_FUNCTION) {
+		snprintf(msg, sizeof msg, "function pointer 0x%" PRIx64
+			 ": a function's address is never valid in a blob",
+			 val);
+		verify_error(v, o->off, o->type, at, msg);
+		if (tblob_is_slot(tb, at))
+			bit_set(v->w.consumed, at / 8);
+		return 0;
+	}
 	if (!tblob_is_slot(tb, at)) {
 		snprintf(msg, sizeof msg, "pointer field holds 0x%" PRIx64
 			 " but is not a recorded slot (stored with '=' "
@@ -655,13 +689,6 @@ static int verify_field(struct verify *v, const struct todo *o,
 	bit_set(v->w.consumed, at / 8);
 	v->rep->pointers++;
 	t = tblob_target(tb, val);
-	if (e->kind == FLAT_FUNCTION) {
-		snprintf(msg, sizeof msg, "function pointer 0x%" PRIx64
-			 ": a function's address is never valid in a blob",
-			 val);
-		verify_error(v, o->off, o->type, at, msg);
-		return 0;
-	}
 	if (e->target == CM_TYPE_NONE
 	    || tb->t->types[e->target].kind == CM_TYPE_OPAQUE)
 		return 0;	/* void *: an offset, nothing to follow */
@@ -689,7 +716,7 @@ static void leftover_slots(struct verify *v)
 	const struct tblob *tb = v->tb;
 	char msg[CM_ERROR_MESSAGE_MAX];
 
-	for (uint64_t i = 0; i < tb->h.data_end / 64 + 1; i++) {
+	for (size_t i = 0; i < tblob_bitmap_words(tb); i++) {
 		uint64_t left = tb->slots[i] & ~v->w.consumed[i];
 
 		while (left && !v->stop) {
@@ -723,7 +750,7 @@ int typed_verify(const uint8_t *blob, size_t len, const struct cm_types *t,
 	memset(rep, 0, sizeof *rep);
 	if (tblob_open(&tb, blob, len, t))
 		return -1;
-	words = tb.h.data_end / 512 + 1;
+	words = tblob_bitmap_words(&tb);
 	if (walker_init(&v.w, &tb))
 		goto out_blob;
 	v.w.consumed = calloc(words, 8);

@@ -2,15 +2,13 @@
 /* cma-convert: re-encode, rebase or import a blob, replacing OUT atomically. */
 #include <argp.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "replace-file.h"
 #include "tool-common.h"
 #include "types-cli.h"
 
@@ -38,7 +36,8 @@ struct opts {
 
 static const struct argp_option options[] = {
 	{ NULL, 0, NULL, 0, "Destination (one is required):", 1 },
-	{ "output", 'o', "OUT", 0, "Write the result to OUT", 1 },
+	{ "output", 'o', "OUT", 0,
+	  "Write the result to OUT ('-': standard output)", 1 },
 	{ "in-place", 'i', NULL, 0, "Replace IN itself", 1 },
 	{ NULL, 0, NULL, 0, "Conversion (default: keep the mode):", 2 },
 	{ "absolute", OPT_ABSOLUTE, NULL, 0,
@@ -65,9 +64,6 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 
 	switch (key) {
 	case 'o':
-		if (!strcmp(arg, "-"))
-			argp_error(state, "-o - : the output must be a file "
-				   "(it is replaced atomically)");
 		o->out = arg;
 		break;
 	case 'i':
@@ -127,7 +123,8 @@ static const struct argp argp = {
 	"(--absolute, --relative), its recorded base (--rebase), or a legacy "
 	"blob imported as a v1 blob (--from-legacy). IN is validated first. "
 	"OUT is replaced atomically: on any failure it keeps its old bytes "
-	"and no temporary file remains.\v"
+	"and no temporary file remains. '-' reads standard input (IN) or "
+	"writes standard output (-o -).\v"
 	"Exit status: 0 success, 1 IN is invalid or the conversion is "
 	"impossible, 2 usage error, 3 I/O error, 4 IN is not a cma blob "
 	"(or has an unknown major version or required flag).",
@@ -178,158 +175,7 @@ static int out_write(void *ctx, const void *buf, size_t len)
 	return 0;
 }
 
-/* ---- atomic replacement ---- */
-
-/* Where the result goes, and the temporary file on its way there. */
-struct dest {
-	const char *path;	/* OUT */
-	char *dir, *base;	/* its directory and name */
-	char *tmp;		/* a named temporary, once it exists */
-	bool unnamed;		/* O_TMPFILE: nothing to clean up */
-	int fd;
-};
-
-/* dir/.base.XXXXXX with six random characters. */
-static void random_name(const struct dest *d, char *buf, size_t len)
-{
-	static const char set[] = "abcdefghijklmnopqrstuvwxyz"
-				  "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-	uint8_t r[6];
-
-	if (getrandom(r, sizeof r, 0) != sizeof r)
-		for (unsigned i = 0; i < sizeof r; i++)
-			r[i] = (uint8_t)(rand() ^ getpid() ^ i);
-	snprintf(buf, len, "%s/.%s.%c%c%c%c%c%c", d->dir, d->base,
-		 set[r[0] % 62], set[r[1] % 62], set[r[2] % 62],
-		 set[r[3] % 62], set[r[4] % 62], set[r[5] % 62]);
-}
-
-static int dest_open(struct dest *d, const char *path, mode_t perm)
-{
-	char *a = strdup(path), *b = strdup(path);
-	size_t len;
-
-	memset(d, 0, sizeof *d);
-	d->path = path;
-	d->fd = -1;
-	if (!a || !b)
-		goto fail;
-	d->dir = strdup(dirname(a));
-	d->base = strdup(basename(b));
-	if (!d->dir || !d->base)
-		goto fail;
-	len = strlen(d->dir) + strlen(d->base) + 16;
-	d->tmp = malloc(len);
-	if (!d->tmp)
-		goto fail;
-	/* Unnamed first: a crash then leaves nothing behind. */
-	if (access("/proc/self/fd", X_OK) == 0) {
-		d->fd = open(d->dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, perm);
-		if (d->fd >= 0) {
-			d->unnamed = true;
-			goto done;
-		}
-		if (errno != EOPNOTSUPP && errno != EISDIR &&
-		    errno != EINVAL)
-			goto fail;
-	}
-	snprintf(d->tmp, len, "%s/.%s.XXXXXX", d->dir, d->base);
-	d->fd = mkostemp(d->tmp, O_CLOEXEC);
-	if (d->fd < 0)
-		goto fail;
-done:
-	if (d->unnamed)
-		d->tmp[0] = '\0';
-	free(a);
-	free(b);
-	return 0;
-fail:
-	len = (size_t)errno;
-	free(a);
-	free(b);
-	free(d->dir);
-	free(d->base);
-	free(d->tmp);
-	memset(d, 0, sizeof *d);
-	d->fd = -1;
-	errno = (int)len;
-	return -1;
-}
-
-/* Drop the temporary: OUT keeps whatever it held. */
-static void dest_abort(struct dest *d)
-{
-	if (d->fd >= 0)
-		close(d->fd);
-	if (d->tmp && d->tmp[0])
-		unlink(d->tmp);
-	free(d->dir);
-	free(d->base);
-	free(d->tmp);
-	memset(d, 0, sizeof *d);
-	d->fd = -1;
-}
-
-/* Give the unnamed file a name: OUT itself when OUT does not exist. */
-static int link_unnamed(struct dest *d)
-{
-	char proc[64];
-	size_t len = strlen(d->dir) + strlen(d->base) + 16;
-
-	snprintf(proc, sizeof proc, "/proc/self/fd/%d", d->fd);
-	if (linkat(AT_FDCWD, proc, AT_FDCWD, d->path, AT_SYMLINK_FOLLOW) == 0)
-		return 1;
-	if (errno != EEXIST)
-		return -1;
-	for (int tries = 0; tries < 100; tries++) {
-		random_name(d, d->tmp, len);
-		if (linkat(AT_FDCWD, proc, AT_FDCWD, d->tmp,
-			   AT_SYMLINK_FOLLOW) == 0)
-			return 0;
-		if (errno != EEXIST)
-			break;
-	}
-	d->tmp[0] = '\0';
-	return -1;
-}
-
-/*
- * Make the written temporary OUT: permissions, fsync, rename, fsync of the
- * directory. @return 0; -1 with errno (OUT untouched unless the directory
- * fsync failed, after the rename).
- */
-static int dest_commit(struct dest *d, mode_t perm)
-{
-	int dirfd, linked = 0, ret = -1;
-
-	if (fchmod(d->fd, perm) < 0 || fsync(d->fd) < 0)
-		return -1;
-	if (d->unnamed) {
-		linked = link_unnamed(d);
-		if (linked < 0)
-			return -1;
-	}
-	if (!linked && rename(d->tmp, d->path) < 0)
-		return -1;
-	d->tmp[0] = '\0';
-	dirfd = open(d->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dirfd < 0)
-		return -1;
-	if (fsync(dirfd) == 0)
-		ret = 0;
-	close(dirfd);
-	return ret;
-}
-
 /* ---- main ---- */
-
-static mode_t new_file_mode(void)
-{
-	mode_t um = umask(0);
-
-	umask(um);
-	return 0666 & ~um;
-}
 
 /* -o naming the input itself would truncate what is being read. */
 static bool same_file(const char *a, const char *b)
@@ -360,17 +206,24 @@ int main(int argc, char **argv)
 	struct opts o = { 0 };
 	struct tool_input in;
 	struct out_file *f = NULL;
-	struct dest d = { .fd = -1 };
+	struct replace_file d = { .fd = -1 };
 	struct cm_error err;
 	struct stat st;
 	const char *target;
 	mode_t perm;
 	int status = TOOL_IO;
+	bool to_stdout;
 
 	tool_init("cma-convert");
 	tool_parse(&argp, argc, argv, &o, &o.flags);
 	target = o.in_place ? o.in : o.out;
-	if (!o.in_place && strcmp(o.in, "-") && same_file(o.in, o.out)) {
+	to_stdout = !o.in_place && !strcmp(o.out, "-");
+	if (to_stdout && isatty(STDOUT_FILENO)) {
+		fprintf(stderr, "%s: -o -: standard output is a terminal; "
+			"redirect it to a file or a pipe\n", tool_prog);
+		return tool_finish(TOOL_USAGE);
+	}
+	if (!to_stdout && strcmp(o.in, "-") && same_file(o.in, o.out)) {
 		fprintf(stderr, "%s: -o %s names the input; use --in-place\n",
 			tool_prog, o.out);
 		return tool_finish(TOOL_USAGE);
@@ -396,7 +249,7 @@ int main(int argc, char **argv)
 	if (status)
 		goto out;
 	status = TOOL_IO;
-	perm = new_file_mode();
+	perm = replace_new_file_mode();
 	if (o.in_place) {
 		if (stat(o.in, &st) < 0) {
 			tool_report_errno(in.name, "cannot stat", errno);
@@ -409,12 +262,18 @@ int main(int argc, char **argv)
 		tool_report_errno(target, "cannot convert", errno);
 		goto out;
 	}
-	if (dest_open(&d, target, perm) < 0) {
+	if (to_stdout) {
+		/* A stream: the blob is checked whole before a byte is written,
+		 * so only a write error can cut it short (status 3). */
+		target = "<stdout>";
+		f->fd = STDOUT_FILENO;
+	} else if (replace_open(&d, target, perm) < 0) {
 		tool_report_errno(target, "cannot create a temporary file",
 				  errno);
 		goto out;
+	} else {
+		f->fd = d.fd;
 	}
-	f->fd = d.fd;
 	f->n = 0;
 	memset(&err, 0, sizeof err);
 	if (convert(&o, &in, f, &err) < 0) {
@@ -433,13 +292,13 @@ int main(int argc, char **argv)
 		tool_report_errno(target, "cannot write", errno);
 		goto out;
 	}
-	if (dest_commit(&d, perm) < 0) {
+	if (!to_stdout && replace_commit(&d, perm) < 0) {
 		tool_report_errno(target, "cannot replace", errno);
 		goto out;
 	}
 	status = TOOL_OK;
 out:
-	dest_abort(&d);
+	replace_abort(&d);
 	cm_types_free(o.types.loaded);
 	free(f);
 	tool_input_close(&in);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "junit-report.h"
 #include "tool-common.h"
 #include "types-cli.h"
 
@@ -13,12 +14,14 @@ TOOL_EXPORT const char *argp_program_version =
 	"cma-verify (libcma) " CMA_VERSION;
 TOOL_EXPORT const char *argp_program_bug_address = TOOL_BUG_ADDRESS;
 
-enum { OPT_MAX_ERRORS = 0x100 };
+enum { OPT_MAX_ERRORS = 0x100, OPT_JUNIT };
 
 struct opts {
 	bool quiet, json, all_errors;
 	int flags;		/* cm_check flags */
 	size_t max_errors;
+	const char *junit;	/* --junit's FILE, "-" for stdout */
+	struct junit_report *report;
 	struct types_cli types;
 	char **files;
 	int nfiles;
@@ -30,6 +33,9 @@ static const struct argp_option options[] = {
 	  "Print nothing; the exit status says it all", 1 },
 	{ "json", 'j', NULL, 0,
 	  "Print a JSON array of per-file results on stdout", 1 },
+	{ "junit", OPT_JUNIT, "FILE", 0,
+	  "Also write a JUnit XML report to FILE, one test case per blob "
+	  "('-': on stdout, instead of the verdict lines)", 1 },
 	{ NULL, 0, NULL, 0, "Checks:", 2 },
 	{ "all-errors", 'a', NULL, 0,
 	  "Keep going past the first defect of a file", 2 },
@@ -58,6 +64,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case 'a':
 		o->all_errors = true;
 		break;
+	case OPT_JUNIT:
+		o->junit = arg;
+		break;
 	case OPT_MAX_ERRORS:
 		if (tool_parse_u64(arg, &v) || v > SIZE_MAX)
 			argp_error(state, "invalid --max-errors: '%s'", arg);
@@ -70,6 +79,11 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case ARGP_KEY_NO_ARGS:
 		argp_error(state, "no FILE given");
+		break;
+	case ARGP_KEY_END:
+		if (o->junit && !strcmp(o->junit, "-") && o->json)
+			argp_error(state, "--json and --junit=- both want "
+				   "stdout");
 		break;
 	default:
 		return types_cli_parse(&o->types, key, arg, state);
@@ -110,6 +124,8 @@ static int on_defect(void *ctx, const struct cm_error *err)
 
 	if (v->nerrors == 0)
 		v->first = *err;
+	if (v->o->report)
+		junit_case_defect(v->o->report, err);
 	if (v->o->json) {
 		fputs(v->nerrors ? ",\n    " : "\n    ", stdout);
 		tool_json_error(stdout, err);
@@ -174,14 +190,38 @@ static void json_header_fields(const struct tool_input *in)
 	       h.pointer_count);
 }
 
+/* End the file's JUnit test case; its cm_check() defects are in already. */
+static void junit_verdict(const struct opts *o, int st, int read_errno,
+			  size_t typed_defects)
+{
+	char why[160];
+
+	if (!o->report)
+		return;
+	if (typed_defects) {
+		snprintf(why, sizeof why, "%zu typed defect%s (listed in "
+			 "cma-verify's output)", typed_defects,
+			 typed_defects == 1 ? "" : "s");
+		junit_case_note(o->report, why);
+	}
+	if (st == TOOL_IO)
+		snprintf(why, sizeof why, "%s: %s", read_errno ? "cannot read"
+			 : "typed verification failed",
+			 strerror(read_errno ? read_errno : EIO));
+	junit_case_end(o->report, st, st == TOOL_IO ? why : NULL);
+}
+
 static int verify_one(const struct opts *o, const char *path, bool first)
 {
 	struct verify_ctx v = { .o = o };
 	struct tool_input in;
+	size_t untyped;
 	int st, saved, rc;
 
 	rc = tool_input_open(&in, path, o->quiet);
 	saved = errno;
+	if (o->report)
+		junit_case_begin(o->report, in.name);
 	if (o->json) {
 		fputs(first ? "\n  {\"file\": " : ",\n  {\"file\": ", stdout);
 		tool_json_string(stdout, in.name);
@@ -198,16 +238,19 @@ static int verify_one(const struct opts *o, const char *path, bool first)
 			      "\"pointer_count\": null, \"errors\": []}",
 			      stdout);
 		}
+		junit_verdict(o, TOOL_IO, saved, 0);
 		return TOOL_IO;
 	}
 	v.name = in.name;
 	if (o->json)
 		fputs(", \"errors\": [", stdout);
 	st = run_check(&v, &in, o->flags);
+	untyped = v.nerrors;
 	if (st == TOOL_OK)
 		st = types_cli_verify(&o->types, &in, o->json, o->quiet,
 				      o->all_errors ? o->max_errors : 1,
 				      &v.nerrors);
+	junit_verdict(o, st, 0, v.nerrors - untyped);
 	if (o->json) {
 		fputs(v.nerrors ? "\n   ]" : "]", stdout);
 		printf(", \"valid\": %s, \"status\": %d, \"io_error\": null"
@@ -244,8 +287,16 @@ int main(int argc, char **argv)
 
 	tool_init("cma-verify");
 	tool_parse(&argp, argc, argv, &o, &o.flags);
+	/* The report on stdout stands alone: no verdict lines beside it. */
+	if (o.junit && !strcmp(o.junit, "-"))
+		o.quiet = true;
 	if (o.quiet)
 		o.json = false;
+	if (o.junit && !(o.report = junit_new("cma-verify"))) {
+		tool_report_errno(o.junit, "cannot make the JUnit report",
+				  errno);
+		return tool_finish(TOOL_IO);
+	}
 	if (o.json)
 		putchar('[');
 	for (int i = 0; i < o.nfiles; i++) {
@@ -259,5 +310,12 @@ int main(int argc, char **argv)
 	}
 	if (o.json)
 		puts("\n]");
+	if (o.report && junit_write(o.report, o.junit) < 0) {
+		tool_report_errno(strcmp(o.junit, "-") ? o.junit : "<stdout>",
+				  "cannot write the JUnit report", errno);
+		if (status < TOOL_IO)
+			status = TOOL_IO;
+	}
+	junit_free(o.report);
 	return tool_finish(status);
 }

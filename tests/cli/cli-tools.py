@@ -70,7 +70,7 @@ def usage_errors_exit_2():
                  [VERIFY, "--max-errors", "-1", b],
                  [CONVERT, b], [CONVERT, "--bogus", b, "-o", path("u")],
                  [CONVERT, b, "-o", path("u"), "--in-place"],
-                 [CONVERT, b, "-o", "-"],
+                 [VERIFY, "--json", "--junit=-", b],
                  [CONVERT, b, "-o", path("u"), "--absolute", "--relative"],
                  [CONVERT, b, "-o", path("u"), "--rebase", "4097"],
                  [CONVERT, b, "-o", path("u"), "--rebase", "12abc"],

@@ -39,6 +39,7 @@ static void random_name(const struct replace_file *d, char *buf, size_t len)
 int replace_open(struct replace_file *d, const char *path, mode_t perm)
 {
 	char *a = strdup(path), *b = strdup(path);
+	struct stat st;
 	size_t len;
 
 	memset(d, 0, sizeof *d);
@@ -54,6 +55,15 @@ int replace_open(struct replace_file *d, const char *path, mode_t perm)
 	d->tmp = malloc(len);
 	if (!d->tmp)
 		goto fail;
+	/* Renaming over /dev/null or a FIFO would put a file in its place. */
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) &&
+	    !S_ISDIR(st.st_mode)) {
+		d->fd = open(path, O_WRONLY | O_CLOEXEC);
+		if (d->fd < 0)
+			goto fail;
+		d->direct = true;
+		goto done;
+	}
 	/* Unnamed first: a crash then leaves nothing behind. */
 	if (access("/proc/self/fd", X_OK) == 0) {
 		d->fd = open(d->dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, perm);
@@ -70,7 +80,7 @@ int replace_open(struct replace_file *d, const char *path, mode_t perm)
 	if (d->fd < 0)
 		goto fail;
 done:
-	if (d->unnamed)
+	if (d->unnamed || d->direct)
 		d->tmp[0] = '\0';
 	free(a);
 	free(b);
@@ -128,6 +138,8 @@ int replace_commit(struct replace_file *d, mode_t perm)
 {
 	int dirfd, linked = 0, ret = -1;
 
+	if (d->direct)
+		return 0;
 	if (fchmod(d->fd, perm) < 0 || fsync(d->fd) < 0)
 		return -1;
 	if (d->unnamed) {

@@ -12,6 +12,7 @@ struct replace_file {
 	char *dir, *base;	/* its directory and name */
 	char *tmp;		/* a named temporary, once it exists */
 	bool unnamed;		/* O_TMPFILE: nothing to clean up */
+	bool direct;		/* a device or FIFO: written in place */
 	int fd;			/* write the new contents here */
 };
 
@@ -20,7 +21,9 @@ mode_t replace_new_file_mode(void);
 
 /*
  * Open a temporary in the directory of `path` (unnamed where the kernel
- * allows, so a crash leaves nothing behind).
+ * allows, so a crash leaves nothing behind). A `path` that is a device or
+ * a FIFO (/dev/null, a named pipe) is opened for writing instead: it has
+ * no contents to keep, and must not be replaced by a file.
  * @return 0 with r->fd open; -1 with errno.
  */
 int replace_open(struct replace_file *r, const char *path, mode_t perm);

@@ -45,7 +45,7 @@ _cma_long_of()
 _cma_complete()
 {
 	local tool=${COMP_WORDS[0]} cur=${COMP_WORDS[COMP_CWORD]}
-	local prev= opt= attached= kind i
+	local prev='' opt='' attached='' kind i
 
 	((COMP_CWORD > 0)) && prev=${COMP_WORDS[COMP_CWORD - 1]}
 	COMPREPLY=()

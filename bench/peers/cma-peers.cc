@@ -4,6 +4,7 @@
 // new processes (this program again), medians of the runs.
 #include <algorithm>
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -24,8 +25,8 @@ using namespace peers;
 namespace {
 
 const System *const systems[] = {
-	&cma_system, &raw_system, &capnp_system, &flatbuffers_system,
-	&boost_node_system, &boost_array_system,
+	&cma_system, &cma_trusted_system, &raw_system, &capnp_system,
+	&flatbuffers_system, &boost_node_system, &boost_array_system,
 };
 
 const System *find_system(const std::string &name)
@@ -37,9 +38,13 @@ const System *find_system(const std::string &name)
 }
 
 
+// Which clock the tables give (the child measures both).
+enum Clock { WALL, CPU };
+
 struct Options {
 	size_t nodes = 10000000;
 	int runs = 5;
+	Clock clock = CPU;
 	std::vector<const System *> systems;
 	std::vector<Workload> workloads;
 	std::string dir;
@@ -65,14 +70,17 @@ std::vector<std::string> split(const std::string &s)
 }
 
 const char usage[] =
-	"usage: cma-peers [--nodes N] [--runs N] [--dir DIR]\n"
-	"                 [--systems libcma,raw,capnproto,flatbuffers,"
-	"boost-node,boost-array]\n"
+	"usage: cma-peers [--nodes N] [--runs N] [--clock cpu|wall] "
+	"[--dir DIR]\n"
+	"                 [--systems libcma,libcma-trusted,raw,capnproto,"
+	"flatbuffers,\n"
+	"                  boost-node,boost-array]\n"
 	"                 [--workloads list,list-random,tree,graph]\n"
 	"Builds, seals and writes the same nodes in each system, then opens\n"
 	"and walks them in a second process; prints the medians of the runs\n"
 	"and libcma's ratio to each system, run by run. Defaults: 10000000\n"
-	"nodes, 5 runs, every system and workload, files in $TMPDIR or /tmp.\n";
+	"nodes, 5 runs, CPU time, every system and workload, files in\n"
+	"$TMPDIR or /tmp.\n";
 
 bool parse_value(const std::string &a, const std::string &v, Options *o)
 {
@@ -85,6 +93,10 @@ bool parse_value(const std::string &a, const std::string &v, Options *o)
 	if (a == "--runs") {
 		o->runs = (int)strtol(v.c_str(), &end, 10);
 		return !*end && o->runs >= 1 && o->runs <= 99;
+	}
+	if (a == "--clock") {
+		o->clock = v == "wall" ? WALL : CPU;
+		return v == "wall" || v == "cpu";
 	}
 	if (a == "--systems") {
 		o->systems.clear();
@@ -142,7 +154,7 @@ bool parse(int argc, char **argv, Options *o)
 	return true;
 }
 
-// The child: one phase of one system, its figures on stdout.
+// The child: one phase of one system, its figures on one line of stdout.
 int child(const Options &o)
 {
 	const System *s = find_system(o.system);
@@ -155,18 +167,23 @@ int child(const Options &o)
 		if (o.role == "produce") {
 			Produced r = s->produce(p, o.file);
 
-			printf("%llu %llu %llu %llu %llu\n",
-			       (unsigned long long)r.build_ns,
-			       (unsigned long long)r.seal_ns,
-			       (unsigned long long)r.write_ns,
+			printf("%llu %llu %llu %llu %llu %llu %llu %llu\n",
+			       (unsigned long long)r.build.wall,
+			       (unsigned long long)r.build.cpu,
+			       (unsigned long long)r.seal.wall,
+			       (unsigned long long)r.seal.cpu,
+			       (unsigned long long)r.write.wall,
+			       (unsigned long long)r.write.cpu,
 			       (unsigned long long)r.bytes,
 			       (unsigned long long)r.peak_rss);
 		} else {
 			Consumed r = s->consume(p, o.file);
 
-			printf("%llu %llu %llu %llu %d\n",
-			       (unsigned long long)r.open_ns,
-			       (unsigned long long)r.walk_ns,
+			printf("%llu %llu %llu %llu %llu %llu %d\n",
+			       (unsigned long long)r.open.wall,
+			       (unsigned long long)r.open.cpu,
+			       (unsigned long long)r.walk.wall,
+			       (unsigned long long)r.walk.cpu,
 			       (unsigned long long)r.peak_rss,
 			       (unsigned long long)r.sum, r.relocated);
 		}
@@ -177,9 +194,32 @@ int child(const Options &o)
 	return fflush(stdout) ? 1 : 0;
 }
 
-// Run this program as a child; its stdout line parsed into v[0..5).
+// What SIGINT and SIGTERM clean up: the running child, the files, the
+// directory (fixed once the directory exists, before any handler runs).
+volatile sig_atomic_t running_child;
+char cleanup_dir[4096], cleanup_plan[4096], cleanup_blob[4096];
+
+void on_signal(int sig)
+{
+	if (running_child > 0) {
+		kill(running_child, SIGKILL);
+		waitpid(running_child, nullptr, 0);
+	}
+	unlink(cleanup_blob);
+	unlink(cleanup_plan);
+	rmdir(cleanup_dir);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+void set_path(char *dst, const std::string &src)
+{
+	snprintf(dst, sizeof(cleanup_dir), "%s", src.c_str());
+}
+
+// Run this program as a child; its stdout line read into line.
 bool spawn(const char *role, const System *s, const std::string &plan,
-	   const std::string &file, unsigned long long v[5], int *relocated)
+	   const std::string &file, std::string *line)
 {
 	const char *argv[] = { "/proc/self/exe", "--role", role, "--system",
 			       s->name, "--plan", plan.c_str(), "--file",
@@ -204,6 +244,7 @@ bool spawn(const char *role, const System *s, const std::string &plan,
 		close(fds[0]);
 		return false;
 	}
+	running_child = pid;
 	while (got < sizeof(buf) - 1
 	       && (n = read(fds[0], buf + got, sizeof(buf) - 1 - got)) != 0) {
 		if (n < 0 && errno == EINTR)
@@ -216,13 +257,9 @@ bool spawn(const char *role, const System *s, const std::string &plan,
 	close(fds[0]);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
-	if (!WIFEXITED(status) || WEXITSTATUS(status))
-		return false;
-	if (relocated)
-		return sscanf(buf, "%llu %llu %llu %llu %d", &v[0], &v[1],
-			      &v[2], &v[3], relocated) == 5;
-	return sscanf(buf, "%llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
-		      &v[3], &v[4]) == 5;
+	running_child = 0;
+	*line = buf;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
 double median(std::vector<double> v)
@@ -235,7 +272,7 @@ double median(std::vector<double> v)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-// One run of one system: ms a phase, MiB.
+// One run of one system: ms a phase on each clock, MiB.
 enum Col { BUILD, SEAL, WRITE, PRODUCE, OPEN, WALK, CONSUME, NCOLS };
 const char *const col_names[NCOLS] = {
 	"build", "seal", "write", "b+s+w", "open", "walk", "open+walk",
@@ -244,7 +281,8 @@ enum Size { FILE_MIB, PROD_RSS, CONS_RSS, NSIZES };
 const char *const size_names[NSIZES] = { "file MiB", "RSS prod", "RSS cons" };
 
 struct Sample {
-	double ms[NCOLS], mib[NSIZES];
+	double ms[2][NCOLS];	// [WALL or CPU]
+	double mib[NSIZES];
 };
 
 // A system's runs on one workload.
@@ -254,12 +292,12 @@ struct Row {
 	int relocated = -1;
 	bool ok = true;
 
-	double med_ms(int c) const
+	double med_ms(int clock, int c) const
 	{
 		std::vector<double> v;
 
 		for (const Sample &x : runs)
-			v.push_back(x.ms[c]);
+			v.push_back(x.ms[clock][c]);
 		return median(v);
 	}
 	double med_mib(int c) const
@@ -270,40 +308,73 @@ struct Row {
 			v.push_back(x.mib[c]);
 		return median(v);
 	}
+	// How much longer the whole run took than its CPU time.
+	double wall_over_cpu() const
+	{
+		std::vector<double> v;
+
+		for (const Sample &x : runs)
+			v.push_back((x.ms[WALL][PRODUCE] + x.ms[WALL][CONSUME])
+				    / (x.ms[CPU][PRODUCE]
+				       + x.ms[CPU][CONSUME]));
+		return median(v);
+	}
 };
+
+// The phases of a child's line, from their wall and CPU nanoseconds.
+void fill_phases(Sample *x, const unsigned long long *ns, int first,
+		 int count, int total)
+{
+	for (int clock = WALL; clock <= CPU; clock++) {
+		x->ms[clock][total] = 0;
+		for (int i = 0; i < count; i++) {
+			x->ms[clock][first + i] = ns[2 * i + clock] / 1e6;
+			x->ms[clock][total] += ns[2 * i + clock] / 1e6;
+		}
+	}
+}
 
 // Produce then consume one system's file; false (said why) on failure.
 bool run_once(const Plan &p, const std::string &plan, uint64_t expected,
 	      const std::string &dir, Row *row)
 {
 	const std::string file = dir + "/" + row->s->name + ".blob";
-	unsigned long long a[5], b[5];
-	bool ok = spawn("produce", row->s, plan, file, a, nullptr)
-		  && spawn("consume", row->s, plan, file, b, &row->relocated);
+	std::string produced, consumed;
+	unsigned long long a[8], b[6];
+
+	set_path(cleanup_blob, file);
+	bool ok = spawn("produce", row->s, plan, file, &produced)
+		  && spawn("consume", row->s, plan, file, &consumed);
 
 	unlink(file.c_str());
+	if (ok
+	    && (sscanf(produced.c_str(), "%llu %llu %llu %llu %llu %llu %llu "
+		       "%llu", &a[0], &a[1], &a[2], &a[3], &a[4], &a[5],
+		       &a[6], &a[7]) != 8
+		|| sscanf(consumed.c_str(), "%llu %llu %llu %llu %llu %llu %d",
+			  &b[0], &b[1], &b[2], &b[3], &b[4], &b[5],
+			  &row->relocated) != 7)) {
+		fprintf(stderr, "cma-peers: %s: a child's figures are "
+			"garbled\n", row->s->name);
+		ok = false;
+	}
 	if (!ok)
 		return false;
-	if (b[3] != expected) {
+	if (b[5] != expected) {
 		fprintf(stderr, "cma-peers: %s %s: walked differently from "
 			"the plan (%llu, not %llu)\n", row->s->name,
-			workload_name(p.wl), b[3], (unsigned long long)expected);
+			workload_name(p.wl), b[5], (unsigned long long)expected);
 		return false;
 	}
 	Sample x;
 
-	x.ms[BUILD] = a[0] / 1e6;
-	x.ms[SEAL] = a[1] / 1e6;
-	x.ms[WRITE] = a[2] / 1e6;
-	x.ms[PRODUCE] = (a[0] + a[1] + a[2]) / 1e6;
-	x.ms[OPEN] = b[0] / 1e6;
-	x.ms[WALK] = b[1] / 1e6;
-	x.ms[CONSUME] = (b[0] + b[1]) / 1e6;
-	x.mib[FILE_MIB] = a[3] / 1048576.0;
+	fill_phases(&x, a, BUILD, 3, PRODUCE);
+	fill_phases(&x, b, OPEN, 2, CONSUME);
+	x.mib[FILE_MIB] = a[6] / 1048576.0;
 	// The producer reads every link of the plan: the same for all.
-	x.mib[PROD_RSS] = (a[4] - std::min<unsigned long long>(
-				       a[4], p.link_bytes())) / 1048576.0;
-	x.mib[CONS_RSS] = b[2] / 1048576.0;
+	x.mib[PROD_RSS] = (a[7] - std::min<unsigned long long>(
+				       a[7], p.link_bytes())) / 1048576.0;
+	x.mib[CONS_RSS] = b[4] / 1048576.0;
 	row->runs.push_back(x);
 	return true;
 }
@@ -311,27 +382,30 @@ bool run_once(const Plan &p, const std::string &plan, uint64_t expected,
 // A phase a system does not have, or that costs next to nothing: no ratio.
 const double negligible_ms = 0.1;
 
-void print_medians(const Plan &p, const std::vector<Row> &rows)
+void print_medians(const Options &o, const Plan &p,
+		   const std::vector<Row> &rows)
 {
-	printf("\n%s: medians, ms; walk ns/node; MiB\n", workload_name(p.wl));
-	printf("%-12s", "system");
+	printf("\n%s: medians, ms of %s time; walk ns/node; MiB\n",
+	       workload_name(p.wl), o.clock == CPU ? "CPU" : "wall-clock");
+	printf("%-14s", "system");
 	for (const char *c : col_names)
 		printf(" %9s", c);
 	printf(" %9s", "ns/node");
 	for (const char *c : size_names)
 		printf(" %8s", c);
-	printf("\n");
+	printf(" %8s\n", "wall/CPU");
 	for (const Row &r : rows) {
-		printf("%-12s", r.s->name);
+		printf("%-14s", r.s->name);
 		if (!r.ok) {
 			printf(" failed\n");
 			continue;
 		}
 		for (int c = 0; c < NCOLS; c++)
-			printf(" %9.1f", r.med_ms(c));
-		printf(" %9.1f", r.med_ms(WALK) * 1e6 / p.n);
+			printf(" %9.1f", r.med_ms(o.clock, c));
+		printf(" %9.1f", r.med_ms(o.clock, WALK) * 1e6 / p.n);
 		for (int c = 0; c < NSIZES; c++)
 			printf(" %8.1f", r.med_mib(c));
+		printf(" %8.2f", r.wall_over_cpu());
 		if (r.relocated >= 0)
 			printf("  (%s)", r.relocated ? "relocated"
 						     : "at its base");
@@ -340,16 +414,16 @@ void print_medians(const Plan &p, const std::vector<Row> &rows)
 }
 
 // libcma's time over the system's, the median of the runs' ratios.
-double ratio(const Row &cma, const Row &r, int c)
+double ratio(int clock, const Row &cma, const Row &r, int c)
 {
 	std::vector<double> v;
 
 	for (size_t i = 0; i < r.runs.size() && i < cma.runs.size(); i++)
-		v.push_back(cma.runs[i].ms[c] / r.runs[i].ms[c]);
+		v.push_back(cma.runs[i].ms[clock][c] / r.runs[i].ms[clock][c]);
 	return median(v);
 }
 
-void print_ratios(const std::vector<Row> &rows)
+void print_ratios(const Options &o, const std::vector<Row> &rows)
 {
 	const Row *cma = nullptr;
 
@@ -363,13 +437,13 @@ void print_ratios(const std::vector<Row> &rows)
 	for (const Row &r : rows) {
 		if (&r == cma || !r.ok)
 			continue;
-		printf("%-12s", r.s->name);
+		printf("%-14s", r.s->name);
 		for (int c = 0; c < NCOLS; c++)
-			if (r.med_ms(c) < negligible_ms
-			    || cma->med_ms(c) < negligible_ms)
+			if (r.med_ms(o.clock, c) < negligible_ms
+			    || cma->med_ms(o.clock, c) < negligible_ms)
 				printf(" %9s", "-");
 			else
-				printf(" %9.3f", ratio(*cma, r, c));
+				printf(" %9.3f", ratio(o.clock, *cma, r, c));
 		printf(" %9s", "");
 		for (int c = 0; c < NSIZES; c++)
 			printf(" %8.3f", cma->med_mib(c) / r.med_mib(c));
@@ -394,6 +468,20 @@ std::string cpu_model()
 	return model;
 }
 
+// The 1-minute load average: how busy the machine was around the run.
+std::string load_average()
+{
+	FILE *f = fopen("/proc/loadavg", "re");
+	char one[32] = "unknown";
+
+	if (f) {
+		if (fscanf(f, "%31s", one) != 1)
+			snprintf(one, sizeof(one), "unknown");
+		fclose(f);
+	}
+	return one;
+}
+
 // Every system on one workload, the runs interleaved so that drift in the
 // machine hits all alike; false when any failed.
 bool measure(const Options &o, Workload wl)
@@ -401,6 +489,7 @@ bool measure(const Options &o, Workload wl)
 	const std::string plan = o.dir + "/plan";
 	bool ok = true;
 
+	set_path(cleanup_plan, plan);
 	Plan::make(wl, o.nodes, plan);
 	const Plan p(plan);
 	const uint64_t expected = expected_sum(p);
@@ -418,8 +507,8 @@ bool measure(const Options &o, Workload wl)
 			ok = ok && r.ok;
 		}
 	unlink(plan.c_str());
-	print_medians(p, rows);
-	print_ratios(rows);
+	print_medians(o, p, rows);
+	print_ratios(o, rows);
 	return ok;
 }
 
@@ -454,9 +543,13 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	o.dir = tmpl;
+	set_path(cleanup_dir, o.dir);
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
 	uname(&u);
-	printf("cma-peers: %zu nodes, medians of %d runs; %s, Linux %s\n",
-	       o.nodes, o.runs, cpu_model().c_str(), u.release);
+	printf("cma-peers: %zu nodes, medians of %d runs; %s, Linux %s; "
+	       "load average %s\n", o.nodes, o.runs, cpu_model().c_str(),
+	       u.release, load_average().c_str());
 	int status = 0;
 
 	try {
@@ -470,5 +563,6 @@ int main(int argc, char **argv)
 		status = 1;
 	}
 	rmdir(o.dir.c_str());
+	printf("\nload average %s\n", load_average().c_str());
 	return status;
 }

@@ -70,12 +70,22 @@ void grow(std::unique_ptr<Segment> &seg, const std::string &path,
 	seg = std::make_unique<Segment>(bi::open_only, path.c_str());
 }
 
+// The segment's free tail need not be shipped: cut it off the closed file.
+Span shrink(const std::string &path)
+{
+	Stopwatch sw;
+
+	if (!Segment::shrink_to_fit(path.c_str()))
+		throw std::runtime_error(path + ": shrink_to_fit");
+	return sw.lap();
+}
+
 template <class N>
 Produced produce_nodes(const Plan &p, const std::string &path)
 {
 	Produced r;
 	std::vector<Handle> h(p.n);
-	uint64_t t0 = now_ns();
+	Stopwatch sw;
 	size_t size = 64u << 20;
 	auto seg = std::make_unique<Segment>(bi::create_only, path.c_str(),
 					     size);
@@ -102,17 +112,13 @@ Produced produce_nodes(const Plan &p, const std::string &path)
 		     h, p, i);
 	*seg->find<bi::offset_ptr<N>>("root").first =
 		static_cast<N *>(seg->get_address_from_handle(h[p.root]));
-	r.build_ns = now_ns() - t0;
+	r.build = sw.lap();
 	r.peak_rss = peak_rss();
-	t0 = now_ns();
+	sw.restart();
 	seg->flush();
 	seg.reset();
-	r.write_ns = now_ns() - t0;
-	// The free tail of the last growth need not be shipped.
-	t0 = now_ns();
-	if (!Segment::shrink_to_fit(path.c_str()))
-		throw std::runtime_error(path + ": shrink_to_fit");
-	r.seal_ns = now_ns() - t0;
+	r.write = sw.lap();
+	r.seal = shrink(path);
 	return r;
 }
 
@@ -120,7 +126,7 @@ template <class N>
 Produced produce_array(const Plan &p, const std::string &path)
 {
 	Produced r;
-	uint64_t t0 = now_ns();
+	Stopwatch sw;
 	auto seg = std::make_unique<Segment>(bi::create_only, path.c_str(),
 					     p.n * sizeof(N) + (1u << 20));
 	N *a = seg->construct<N>("nodes")[p.n]();
@@ -134,19 +140,20 @@ Produced produce_array(const Plan &p, const std::string &path)
 				a[i].l1 = &a[p.l1[i]];
 	}
 	seg->construct<bi::offset_ptr<N>>("root")(&a[p.root]);
-	r.build_ns = now_ns() - t0;
+	r.build = sw.lap();
 	r.peak_rss = peak_rss();
-	t0 = now_ns();
+	sw.restart();
 	seg->flush();
 	seg.reset();
-	r.write_ns = now_ns() - t0;
+	r.write = sw.lap();
+	r.seal = shrink(path);
 	return r;
 }
 
 template <class N> Consumed consume_as(const Plan &p, const std::string &path)
 {
 	Consumed r;
-	uint64_t t0 = now_ns();
+	Stopwatch sw;
 	Segment seg(bi::open_read_only, path.c_str());
 	auto root = seg.find<bi::offset_ptr<N>>("root").first;
 
@@ -154,10 +161,10 @@ template <class N> Consumed consume_as(const Plan &p, const std::string &path)
 		throw std::runtime_error(path + ": no root");
 	const N *first = root->get();
 
-	r.open_ns = now_ns() - t0;
-	t0 = now_ns();
+	r.open = sw.lap();
+	sw.restart();
 	r.sum = walk(p, Graph<N>{}, first);
-	r.walk_ns = now_ns() - t0;
+	r.walk = sw.lap();
 	r.peak_rss = peak_rss();
 	return r;
 }

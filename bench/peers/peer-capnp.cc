@@ -51,7 +51,7 @@ Produced produce_nodes(const Plan &p, const std::string &path)
 	if (p.n >= (1u << capnp::LIST_ELEMENT_COUNT_BITS))
 		throw std::runtime_error("a Cap'n Proto list holds at most "
 					 "2^29 - 1 elements");
-	uint64_t t0 = now_ns();
+	Stopwatch sw;
 	capnp::MallocMessageBuilder msg(
 		(unsigned)words_for(p), capnp::AllocationStrategy::FIXED_SIZE);
 	auto root = msg.initRoot<cp::Nodes>();
@@ -77,10 +77,10 @@ Produced produce_nodes(const Plan &p, const std::string &path)
 			n.setL0(p.l0[i]);
 		}
 	}
-	r.build_ns = now_ns() - t0;
+	r.build = sw.lap();
 	r.peak_rss = peak_rss();
 	// No seal: the segments are the message; writing frames them.
-	t0 = now_ns();
+	sw.restart();
 	int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
 		      0600);
 
@@ -89,7 +89,7 @@ Produced produce_nodes(const Plan &p, const std::string &path)
 	capnp::writeMessageToFd(fd, msg);
 	if (close(fd))
 		fail(path + ": close");
-	r.write_ns = now_ns() - t0;
+	r.write = sw.lap();
 	r.bytes = capnp::computeSerializedSizeInWords(msg) * 8;
 	r.peak_rss = std::max(r.peak_rss, peak_rss());
 	return r;
@@ -98,7 +98,7 @@ Produced produce_nodes(const Plan &p, const std::string &path)
 Consumed consume_nodes(const Plan &p, const std::string &path)
 {
 	Consumed r;
-	uint64_t t0 = now_ns();
+	Stopwatch sw;
 	Mapped m(path);
 	capnp::ReaderOptions opt;
 
@@ -115,17 +115,17 @@ Consumed consume_nodes(const Plan &p, const std::string &path)
 	if (p.two_links()) {
 		Graph<capnp::List<cp::Node2>::Reader> g{ root.getTwo() };
 
-		r.open_ns = now_ns() - t0;
-		t0 = now_ns();
+		r.open = sw.lap();
+		sw.restart();
 		r.sum = walk(p, g, root.getRoot());
 	} else {
 		Graph<capnp::List<cp::Node1>::Reader> g{ root.getOne() };
 
-		r.open_ns = now_ns() - t0;
-		t0 = now_ns();
+		r.open = sw.lap();
+		sw.restart();
 		r.sum = walk(p, g, root.getRoot());
 	}
-	r.walk_ns = now_ns() - t0;
+	r.walk = sw.lap();
 	r.peak_rss = peak_rss();
 	return r;
 }

@@ -35,7 +35,7 @@ Produced produce(const Plan &p, const std::string &path)
 	// NDEBUG: past it, offsets would wrap silently.
 	if (size >= FLATBUFFERS_MAX_BUFFER_SIZE)
 		throw std::runtime_error("a FlatBuffers buffer stops at 2 GiB");
-	uint64_t t0 = now_ns();
+	Stopwatch sw;
 	// Sized up front: the builder would otherwise grow by copying.
 	flatbuffers::FlatBufferBuilder fbb(size);
 	flatbuffers::Offset<flatbuffers::Vector<const fb::Node1 *>> one;
@@ -54,14 +54,14 @@ Produced produce(const Plan &p, const std::string &path)
 		for (size_t i = 0; i < p.n; i++)
 			a[i] = fb::Node1((uint32_t)i, p.l0[i]);
 	}
-	r.build_ns = now_ns() - t0;
-	t0 = now_ns();
+	r.build = sw.lap();
+	sw.restart();
 	fbb.Finish(fb::CreateNodes(fbb, p.root, one, two));
-	r.seal_ns = now_ns() - t0;
+	r.seal = sw.lap();
 	r.peak_rss = peak_rss();
-	t0 = now_ns();
+	sw.restart();
 	write_file(path, fbb.GetBufferPointer(), fbb.GetSize());
-	r.write_ns = now_ns() - t0;
+	r.write = sw.lap();
 	r.bytes = fbb.GetSize();
 	return r;
 }
@@ -69,7 +69,7 @@ Produced produce(const Plan &p, const std::string &path)
 Consumed consume(const Plan &p, const std::string &path)
 {
 	Consumed r;
-	uint64_t t0 = now_ns();
+	Stopwatch sw;
 	Mapped m(path);
 	const uint8_t *buf = static_cast<const uint8_t *>(m.p);
 	// The Verifier's max_tables (a million by default) raised, as for any
@@ -83,17 +83,17 @@ Consumed consume(const Plan &p, const std::string &path)
 	if (p.two_links()) {
 		Graph<fb::Node2> g{ root->two() };
 
-		r.open_ns = now_ns() - t0;
-		t0 = now_ns();
+		r.open = sw.lap();
+		sw.restart();
 		r.sum = walk(p, g, root->root());
 	} else {
 		Graph<fb::Node1> g{ root->one() };
 
-		r.open_ns = now_ns() - t0;
-		t0 = now_ns();
+		r.open = sw.lap();
+		sw.restart();
 		r.sum = walk(p, g, root->root());
 	}
-	r.walk_ns = now_ns() - t0;
+	r.walk = sw.lap();
 	r.peak_rss = peak_rss();
 	return r;
 }

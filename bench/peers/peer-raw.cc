@@ -46,7 +46,7 @@ template <> void fill(Node2 *a, const Plan &p)
 template <class N> Produced produce_as(const Plan &p, const std::string &path)
 {
 	Produced r;
-	uint64_t t0 = now_ns();
+	Stopwatch sw;
 	size_t size = p.n * sizeof(N);
 	int fd = open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC,
 		      0600);
@@ -58,12 +58,12 @@ template <class N> Produced produce_as(const Plan &p, const std::string &path)
 	if (m == MAP_FAILED)
 		fail(path + ": mmap");
 	fill(static_cast<N *>(m), p);
-	r.build_ns = now_ns() - t0;
+	r.build = sw.lap();
 	r.peak_rss = peak_rss();
-	t0 = now_ns();
+	sw.restart();
 	munmap(m, size);
 	close(fd);
-	r.write_ns = now_ns() - t0;
+	r.write = sw.lap();
 	r.bytes = size;
 	return r;
 }
@@ -71,14 +71,14 @@ template <class N> Produced produce_as(const Plan &p, const std::string &path)
 template <class N> Consumed consume_as(const Plan &p, const std::string &path)
 {
 	Consumed r;
-	uint64_t t0 = now_ns();
+	Stopwatch sw;
 	Mapped m(path);
 	Graph<N> g{ static_cast<const N *>(m.p) };
 
-	r.open_ns = now_ns() - t0;
-	t0 = now_ns();
+	r.open = sw.lap();
+	sw.restart();
 	r.sum = walk(p, g, p.root);
-	r.walk_ns = now_ns() - t0;
+	r.walk = sw.lap();
 	r.peak_rss = peak_rss();
 	return r;
 }

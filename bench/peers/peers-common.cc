@@ -157,12 +157,34 @@ uint64_t expected_sum(const Plan &p)
 	return walk(p, PlanGraph{ p }, p.root);
 }
 
-uint64_t now_ns()
+namespace {
+
+uint64_t clock_ns(clockid_t id)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(id, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+Span now()
+{
+	return Span{ clock_ns(CLOCK_MONOTONIC),
+		     clock_ns(CLOCK_PROCESS_CPUTIME_ID) };
+}
+
+} // namespace
+
+void Stopwatch::restart()
+{
+	start = now();
+}
+
+Span Stopwatch::lap() const
+{
+	Span t = now();
+
+	return Span{ t.wall - start.wall, t.cpu - start.cpu };
 }
 
 // VmHWM: this process's own peak since exec (ru_maxrss would carry the

@@ -51,19 +51,36 @@ private:
 	Mapped file;
 };
 
-// What a producer reports: nanoseconds a phase, the file's size, VmHWM.
+// A phase's duration: wall-clock and this process's CPU time (user and
+// system), nanoseconds. On a shared machine the wall clock also counts
+// the time spent waiting for a CPU; the CPU time does not.
+struct Span {
+	uint64_t wall = 0, cpu = 0;
+};
+
+class Stopwatch {
+public:
+	Stopwatch() { restart(); }
+	void restart();
+	Span lap() const;	// since the last restart
+
+private:
+	Span start;
+};
+
+// What a producer reports: each phase, the file's size, VmHWM.
 struct Produced {
-	uint64_t build_ns = 0, seal_ns = 0, write_ns = 0;
+	Span build, seal, write;
 	uint64_t bytes = 0, peak_rss = 0;
 };
 
 // What a consumer reports; sum checks that every system walked alike.
 struct Consumed {
-	uint64_t open_ns = 0, walk_ns = 0, peak_rss = 0, sum = 0;
+	Span open, walk;
+	uint64_t peak_rss = 0, sum = 0;
 	int relocated = -1;	// libcma only: cm_blob_relocated()
 };
 
-uint64_t now_ns();
 uint64_t peak_rss();
 
 // A system: produce writes the workload to path; consume opens and walks
@@ -124,8 +141,8 @@ uint64_t walk(const Plan &p, const G &g, H root)
 uint64_t expected_sum(const Plan &p);
 
 // The systems, one file each.
-extern const System raw_system, cma_system, capnp_system, flatbuffers_system,
-	boost_node_system, boost_array_system;
+extern const System raw_system, cma_system, cma_trusted_system, capnp_system,
+	flatbuffers_system, boost_node_system, boost_array_system;
 
 // Write n bytes to a new file at path (no fsync: the page cache holds it).
 void write_file(const std::string &path, const void *p, size_t n);

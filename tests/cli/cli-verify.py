@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 """cma-verify: OK lines, exit statuses, --quiet, stdin, --json,
---all-errors, --no-checksum, --strict, many files.
+--all-errors, --no-checksum, --strict, many files, --junit.
 """
 from clitest import *  # noqa: F401,F403
 
@@ -161,6 +161,130 @@ def verify_many_files():
     st, out, _ = run(VERIFY, *files)
     eq(st, 0)
     eq(len(out.splitlines()), 300)
+
+
+# ---- --junit ----
+
+def junit_cases(xml_text):
+    """The report parsed: (the <testsuite> element, its cases by name)."""
+    import xml.etree.ElementTree as ET
+    root = ET.fromstring(xml_text)
+    eq(root.tag, "testsuites")
+    suites = root.findall("testsuite")
+    eq(len(suites), 1, "one suite")
+    suite = suites[0]
+    for attr in ("tests", "failures", "errors"):
+        eq(root.get(attr), suite.get(attr), "testsuites " + attr)
+    return suite, {c.get("name"): c for c in suite.findall("testcase")}
+
+
+@case
+def verify_junit_report():
+    good = blob("tree", 9, "absolute")
+    bad = variant(blob(), "ju-bad.cm",
+                  lambda b: b.__setitem__(113, b[113] ^ 0xff))
+    cut = write(path("ju-cut.cm"), read(blob())[:-8])
+    notcma = write(path("ju-notcma.cm"), b"plain text, no magic")
+    missing = path("ju-missing.cm")
+    # Markup, quotes and a control character in a name: escaped, or
+    # replaced where XML 1.0 has no way to say them.
+    odd = write(path("ju <&\"'\x01>.cm"), read(good))
+    report = path("report.xml")
+    files = [good, bad, cut, notcma, missing, odd]
+    st, out, err = run(VERIFY, "--junit=" + report, *files)
+    eq(st, 4, "the status is the highest, as without --junit: " + err)
+    eq(len(out.splitlines()), 5, "the verdict lines are still printed")
+    suite, cases = junit_cases(read(report))
+    eq(suite.get("name"), "cma-verify")
+    eq((suite.get("tests"), suite.get("failures"), suite.get("errors")),
+       ("6", "3", "1"))
+    eq(len(cases), 6, "one test case per blob: %s" % list(cases))
+    for c in suite.findall("testcase"):
+        eq(c.get("classname"), "cma-verify")
+        check(float(c.get("time")) >= 0, "a time")
+    eq(list(cases[good]), [], "a valid blob passes")
+    eq(list(cases[path("ju <&\"'\ufffd>.cm")]), [], "the odd name")
+    f = cases[bad].find("failure")
+    eq(f.get("type"), "CM_E_CHECKSUM")
+    check(f.get("message").startswith("offset 0x70: "), f.get("message"))
+    check(f.get("message") in f.text, "the text lists the defect")
+    eq(cases[cut].find("failure").get("type"), "CM_E_TRUNCATED")
+    eq(cases[notcma].find("failure").get("type"), "CM_E_MAGIC")
+    e = cases[missing].find("error")
+    eq(list(cases[missing])[0].tag, "error", "an I/O error is an error")
+    eq(e.get("type"), "io")
+    check("No such file" in e.get("message"), e.get("message"))
+    # Only valid blobs: a report with no failure at all.
+    st, _, _ = run(VERIFY, "--quiet", "--junit", report, good, good)
+    eq(st, 0)
+    suite, cases = junit_cases(read(report))
+    eq((suite.get("tests"), suite.get("failures"), suite.get("errors")),
+       ("2", "0", "0"), "the report was replaced")
+
+
+@case
+def verify_junit_all_errors():
+    src = blob("list", 9, "absolute")
+    slots = [s for s, _ in blob_pointers(src)]
+
+    def corrupt(b):
+        for s in slots[:3]:
+            put64(b, s, 0x10)
+    p = variant(src, "ju-multi.cm", corrupt)
+    report = path("ju-multi.xml")
+    st, out, _ = run(VERIFY, "--no-checksum", "--all-errors",
+                     "--junit=" + report, p)
+    eq(st, 1)
+    _, cases = junit_cases(read(report))
+    failures = cases[p].findall("failure")
+    eq(len(failures), 1, "one failure element a test case")
+    lines = failures[0].text.strip().splitlines()
+    eq(lines, [line.split(": ", 1)[1] for line in out.splitlines()],
+       "every defect, as the verdict lines give them")
+    check(len(lines) >= 3)
+    eq(failures[0].get("type"), "CM_E_POINTER")
+    eq(failures[0].get("message"), lines[0])
+
+
+@case
+def verify_junit_to_stdout():
+    bad = write(path("jo-cut.cm"), read(blob())[:-8])
+    st, out, err = run(VERIFY, "--junit=-", "-", bad, stdin=read(blob()))
+    eq(st, 1)
+    eq(err, "", "the defects are in the report")
+    check(out.startswith("<?xml "), "stdout holds the report alone")
+    suite, cases = junit_cases(out)
+    eq(sorted(cases), sorted(["<stdin>", bad]))
+    eq(list(cases["<stdin>"]), [])
+    eq(cases[bad].find("failure").get("type"), "CM_E_TRUNCATED")
+    st, out, err = run(VERIFY, "--json", "--junit=-", bad)
+    eq(st, 2, "--json and --junit=- both want stdout")
+
+
+@case
+def verify_junit_written_atomically():
+    """A report that cannot be written whole leaves the old one in place
+    and no temporary file behind: the file size limit cuts the write."""
+    report = path("atomic/report.xml")
+    os.mkdir(os.path.dirname(report))
+    write(report, b"old report\n")
+    files = [write(path("ja-%d.cm" % i), read(blob())) for i in range(40)]
+
+    def small_files():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (2048, 2048))
+    p = subprocess.run(WRAPPER + EXE + [VERIFY, "-q", "--junit=" + report]
+                       + files, preexec_fn=small_files,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    eq(p.returncode, 3, "a report not written is an I/O error")
+    err = p.stderr.decode()
+    check(report in err and "cannot write the JUnit report" in err, err)
+    eq(read(report), b"old report\n", "the old report is untouched")
+    eq(os.listdir(os.path.dirname(report)), ["report.xml"],
+       "no temporary left")
+    st, _, err = run(VERIFY, "--junit", path("no-such-dir/r.xml"), files[0])
+    eq(st, 3, err)
+    check(not os.path.exists(path("no-such-dir")))
 
 
 run_cases()

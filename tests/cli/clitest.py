@@ -71,6 +71,33 @@ def run(tool, *args, stdin=None, preexec_fn=None, cwd=None, stdout=None):
     return p.returncode, out, p.stderr.decode("utf-8", "replace")
 
 
+def run_tty(tool, *args, stderr_tty=False, env=None):
+    """Run a tool with stdout (and stderr with stderr_tty) on a pseudo
+    terminal; return (status, what the terminal got, stderr text), with
+    the terminal's CR LF line ends read as LF."""
+    import pty
+    master, slave = pty.openpty()
+    p = subprocess.Popen(WRAPPER + EXE + [tool] + [str(a) for a in args],
+                         stdin=subprocess.DEVNULL, stdout=slave,
+                         stderr=slave if stderr_tty else subprocess.PIPE,
+                         env=env)
+    os.close(slave)
+    got = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: every writer closed the terminal
+            break
+        if not chunk:
+            break
+        got += chunk
+    err = b"" if stderr_tty else p.stderr.read()
+    p.wait()
+    os.close(master)
+    text = got.decode("utf-8", "replace").replace("\r\n", "\n")
+    return p.returncode, text, err.decode("utf-8", "replace")
+
+
 def helper(*args):
     """Run a helper program the build made (make-blob); it must succeed."""
     subprocess.run(EXE + [str(a) for a in args], check=True)

@@ -169,6 +169,21 @@ static void index_unit(struct reader *r, Dwarf_Die *unit)
 	} while (dwarf_siblingof(&child, &child) == 0);
 }
 
+/* A skeleton unit whose .dwo is missing: packed into a .dwp, maybe,
+ * which this libdw cannot read. */
+static bool no_dwo(struct reader *r)
+{
+	char dwp[4096];
+
+	snprintf(dwp, sizeof dwp, "%s.dwp", r->elf);
+	if (access(dwp, R_OK) == 0)
+		return fail(r, "%s: its split DWARF is packed in %s, which "
+			    "this libdw cannot read; give the .dwo files "
+			    "instead (build without dwp)", r->elf, dwp);
+	return fail(r, "%s: a unit's split DWARF (.dwo) was not found; keep "
+		    "the .dwo files where the build put them", r->elf);
+}
+
 /* Every top-level named type of every unit, type and split units too. */
 static bool index_dwarf(struct reader *r, Dwarf *dw)
 {
@@ -185,10 +200,7 @@ static bool index_dwarf(struct reader *r, Dwarf *dw)
 		units++;
 		if (unit_type == DW_UT_skeleton) {
 			if (!subdie.addr)
-				return fail(r, "%s: a unit's split DWARF "
-					    "(.dwo) was not found; keep the "
-					    ".dwo files where the build put "
-					    "them", r->elf);
+				return no_dwo(r);
 			index_unit(r, &subdie);
 		} else if (unit_type == DW_UT_type
 			   || unit_type == DW_UT_split_type) {

@@ -97,6 +97,52 @@ static void pair_up(struct differ *d, uint32_t a, uint32_t b)
 	d->queue[d->nqueue++] = a;
 }
 
+/*
+ * Do field types a (blob) and b (consumer) agree? Pointers and arrays
+ * are followed in step; base types agree by kind and size; two structs,
+ * unions or enums agree when they are paired (then compared by members),
+ * whatever their names: the consumer may call the producer's struct
+ * data_srv struct data_cli.
+ */
+static bool same_shape(struct differ *d, uint32_t a, uint32_t b)
+{
+	for (unsigned hops = 0; hops < 64; hops++) {
+		const struct cm_type *xa, *xb;
+
+		if (a == CM_TYPE_NONE || b == CM_TYPE_NONE)
+			return a == b;
+		xa = &d->a->types[a];
+		xb = &d->b->types[b];
+		if (xa->kind != xb->kind)
+			return false;
+		switch (xa->kind) {
+		case CM_TYPE_POINTER:
+			a = xa->target;
+			b = xb->target;
+			continue;
+		case CM_TYPE_ARRAY:
+			if (xa->count != xb->count)
+				return false;
+			a = xa->target;
+			b = xb->target;
+			continue;
+		case CM_TYPE_STRUCT:
+		case CM_TYPE_UNION:
+		case CM_TYPE_ENUM:
+			if (d->pair[a])
+				return d->pair[a] == b + 1;
+			pair_up(d, a, b);
+			return true;
+		case CM_TYPE_OPAQUE:
+			return xa->name && xb->name
+			       && !strcmp(xa->name, xb->name);
+		default:
+			return xa->size == xb->size;
+		}
+	}
+	return false;
+}
+
 static const struct cm_type_member *find_member(const struct cm_types *t,
 						const struct cm_type *x,
 						const struct cm_type_member *m,
@@ -143,13 +189,12 @@ static void compare_members(struct differ *d, const char *name,
 			say(d, "%s: field '%s' is %u bits wide in the blob, "
 			    "%u in %s", name, f, m->bit_size, n->bit_size,
 			    d->b_name);
-		shape(d->a, m->type, sa, sizeof sa);
-		shape(d->b, n->type, sb, sizeof sb);
-		if (strcmp(sa, sb))
+		if (!same_shape(d, m->type, n->type)) {
+			shape(d->a, m->type, sa, sizeof sa);
+			shape(d->b, n->type, sb, sizeof sb);
 			say(d, "%s: field '%s' is %s in the blob, %s in %s",
 			    name, f, sa, sb, d->b_name);
-		else if (!m->name)
-			pair_up(d, m->type, n->type);
+		}
 	}
 	for (uint32_t k = 0; k < xb->member_count; k++) {
 		const struct cm_type_member *n =
@@ -213,6 +258,15 @@ size_t types_diff(const struct cm_types *blob, const struct cm_types *consumer,
 		say(&d, "out of memory comparing layouts");
 		return d.count;
 	}
+	/* The roots are the same object, whatever their names. */
+	if (!same_shape(&d, blob->root, consumer->root)) {
+		char sa[160], sb[160];
+
+		shape(blob, blob->root, sa, sizeof sa);
+		shape(consumer, consumer->root, sb, sizeof sb);
+		say(&d, "the root is %s in the blob, %s in %s", sa, sb,
+		    consumer_name);
+	}
 	for (uint32_t i = 0; i < blob->type_count; i++) {
 		const struct cm_type *x = &blob->types[i];
 		uint32_t j;
@@ -221,11 +275,10 @@ size_t types_diff(const struct cm_types *blob, const struct cm_types *consumer,
 				 && x->kind != CM_TYPE_UNION
 				 && x->kind != CM_TYPE_ENUM))
 			continue;
+		if (d.pair[i])
+			continue;	/* paired from the root */
 		j = cm_types_find(consumer, x->name);
-		if (j == CM_TYPE_NONE)
-			say(&d, "%s: in the blob, not reached from %s in %s",
-			    x->name, types_root_name(blob), consumer_name);
-		else
+		if (j != CM_TYPE_NONE)
 			pair_up(&d, i, j);
 	}
 	/* Named pairs first, then anonymous members they lead to. */

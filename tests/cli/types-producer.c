@@ -283,6 +283,25 @@ static void *shape_tree(void)
 	return root;
 }
 
+/* A chain of 200000 through 'left': deeper than any stack would take a
+ * frame a node. No expectation printed: it is checked by counts. */
+static void *shape_long(void)
+{
+	struct tnode *root = NULL, *prev = NULL, *t;
+
+	for (int i = 0; i < 200000; i++) {
+		alloc(&t, sizeof *t);
+		t->key = i * 10;
+		if (prev)
+			link_to(&prev->left, t);
+		else
+			root = t;
+		prev = t;
+	}
+	fputs("{\"root\": \"struct tnode\"", out);
+	return root;
+}
+
 static void *shape_dag(void)
 {
 	struct dag *r, *x, *y, *z;
@@ -534,7 +553,7 @@ static void *shape_wrong(const char *kind)
 
 static const char *const good[] = { "list", "cycle", "tree", "dag",
 				    "arrays", "union", "anon", "data_srv",
-				    "data" };
+				    "data", "long" };
 static const char *const wrong[] = { "assign", "foreign", "fnptr",
 				     "layout", "past-end", "no-fit", "small",
 				     "unreachable" };
@@ -555,6 +574,8 @@ static void *make(const char *shape)
 		return shape_tree();
 	if (!strcmp(shape, "dag"))
 		return shape_dag();
+	if (!strcmp(shape, "long"))
+		return shape_long();
 	if (!strcmp(shape, "arrays"))
 		return shape_arrays();
 	if (!strcmp(shape, "union"))
@@ -579,7 +600,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: types-producer SHAPE OUT.cm\n");
 		return 2;
 	}
-	mem = cm_create(-1, 1 << 20, MAP_PRIVATE, CM_OBJECT_MAP);
+	mem = cm_create(-1, 64 << 20, MAP_PRIVATE, CM_OBJECT_MAP);
 	out = open_memstream(&out_buf, &out_len);
 	if (!mem || !out) {
 		perror("types-producer");

@@ -284,4 +284,39 @@ def dump_stdin_and_color_off():
     check("\033[" not in out, "no colour when stdout is not a terminal")
 
 
+@case
+def dump_pager_only_when_asked_on_a_terminal():
+    """--pager sends the output through $PAGER when stdout is a terminal;
+    without --pager, or to a pipe or a file, no pager runs."""
+    b = blob("tree", 9, "relative")
+    paged, ran = path("paged.txt"), path("pager-ran")
+    env = dict(os.environ)
+    env.pop("LESS", None)
+    env.pop("NO_COLOR", None)
+    env["PAGER"] = "echo \"$LESS\" > '%s'; cat > '%s'" % (ran, paged)
+    st, plain, _ = run_tty(DUMP, b, env=env)
+    eq(st, 0)
+    check(not os.path.exists(ran), "no pager without --pager")
+    st, shown, err = run_tty(DUMP, "--pager", b, env=env)
+    eq(st, 0, err)
+    eq(shown, "", "everything went to the pager")
+    eq(read(paged).decode(), plain, "the pager got the terminal's output, "
+       "colour included")
+    eq(read(ran), b"FRX\n", "LESS=FRX when unset: one screen is not paged")
+    env["LESS"] = "-S"
+    run_tty(DUMP, "--pager", b, env=env)
+    eq(read(ran), b"-S\n", "the user's LESS is kept")
+    os.unlink(ran)
+    p = subprocess.run(WRAPPER + EXE + [DUMP, "--pager", b], env=env,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    eq(p.returncode, 0)
+    check(not os.path.exists(ran), "no pager when stdout is a pipe")
+    eq(p.stdout, run(DUMP, b, stdout=None)[1].encode(), "plain output")
+    # A pager that exits early: the dump ends quietly, no error message.
+    env["PAGER"] = "head -n 1 > /dev/null"
+    st, shown, err = run_tty(DUMP, "--pager", "--relocs", blob("list", 3000),
+                             env=env)
+    eq(err, "", "quitting the pager is no error")
+
+
 run_cases()

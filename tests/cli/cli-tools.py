@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 """What the three tools share: help, usage and exit statuses, I/O
-errors, inputs that are not blobs, one verdict for a defective blob.
+errors, inputs that are not blobs, one verdict for a defective blob;
+'-' for stdin and stdout, outputs that are FIFOs, bash completion, colour.
 """
+import shutil
+
 from clitest import *  # noqa: F401,F403
 
 
@@ -211,6 +214,160 @@ def one_verdict_everywhere():
         check(("cma-dump: " + msg) in derr, "%s: %r vs %r" % (name, msg,
                                                               derr))
         check(("cma-convert: " + msg) in cerr, "%s: %r" % (name, cerr))
+
+
+# ---- a shell user's habits ----
+
+@case
+def dash_is_stdin_and_stdout():
+    """'-' is standard input for every FILE and IN, standard output for
+    -o and --junit."""
+    b = blob("tree", 9, "relative")
+    data = read(b)
+    st, file_doc, _ = dump_json(b)
+    st, out, err = run(DUMP, "--json", "-", stdin=data)
+    eq(st, 0, err)
+    doc = json.loads(out)
+    eq(doc.pop("file"), "<stdin>")
+    file_doc.pop("file")
+    eq(doc, file_doc, "cma-dump - shows what cma-dump FILE shows")
+    st, out, _ = run(VERIFY, "-", stdin=data)
+    check(out.startswith("<stdin>: OK"), out)
+    # cma-convert IN and OUT as streams: the bytes of a file conversion.
+    convert_ok("--absolute", b, "-o", path("d-abs.cm"))
+    p = subprocess.run(WRAPPER + EXE + [CONVERT, "--absolute", "-", "-o",
+                                        "-"], input=data,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    eq(p.returncode, 0, p.stderr)
+    eq(p.stdout, read(path("d-abs.cm")), "-o - writes the converted blob")
+    eq(p.stderr, b"")
+    # A refused input writes nothing to stdout.
+    p = subprocess.run(WRAPPER + EXE + [CONVERT, "--absolute", "-", "-o",
+                                        "-"], input=data[:-1],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    eq((p.returncode, p.stdout), (1, b""), "a refusal writes no bytes")
+    check(b"<stdin>: offset 0x" in p.stderr, p.stderr)
+    if os.path.exists("/dev/full"):
+        with open("/dev/full", "wb") as full:
+            st, _, err = run(CONVERT, "--relative", b, "-o", "-",
+                             stdout=full)
+        eq(st, 3, "a write error on stdout: " + err)
+        check("<stdout>: cannot write" in err, err)
+    st, out, _ = run(VERIFY, "--junit=-", "-", stdin=data)
+    eq(st, 0)
+    check(out.startswith("<?xml ") and "<stdin>" not in out and
+          'name="&lt;stdin&gt;"' in out, out)
+
+
+@case
+def convert_to_stdout_refuses_a_terminal():
+    st, out, err = run_tty(CONVERT, "--absolute", blob(), "-o", "-")
+    eq(st, 2, "binary output to a terminal: " + err)
+    eq(out, "", "nothing reaches the terminal")
+    check("standard output is a terminal" in err, err)
+
+
+@case
+def output_to_a_fifo_stays_a_fifo():
+    """A device or FIFO as the output is written, not replaced by a file
+    (as root, renaming over /dev/null would replace it)."""
+    import threading
+    fifo = path("out.fifo")
+    for args in ([CONVERT, "--absolute", blob(), "-o", fifo],
+                 [VERIFY, "--junit=" + fifo, blob()]):
+        os.mkfifo(fifo)
+        got = []
+        reader = threading.Thread(target=lambda: got.append(read(fifo)))
+        reader.start()
+        st, _, err = run(*args)
+        reader.join(60)
+        eq(st, 0, "%s: %s" % (args, err))
+        check(stat.S_ISFIFO(os.stat(fifo).st_mode), "still a FIFO")
+        check(got and got[0], "the output went through the FIFO")
+        os.unlink(fifo)
+    # /dev/null as the output: the conversion runs, /dev/null stays.
+    st, _, err = run(CONVERT, "--absolute", blob(), "-o", "/dev/null")
+    eq(st, 0, err)
+    check(stat.S_ISCHR(os.stat("/dev/null").st_mode), "/dev/null stays")
+
+
+def complete(words):
+    """COMPREPLY of the installed completion for the command line
+    `words`, the last one being completed, run in bash from TMP."""
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                          "..", "..", "completions", "cma.bash")
+    prog = ('source "$1"; shift; COMP_WORDS=("$@"); '
+            'COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _cma_complete; '
+            'printf "%s\\n" "${COMPREPLY[@]}"')
+    words = [os.path.abspath(words[0])] + words[1:]  # run from TMP
+    p = subprocess.run(["bash", "-c", prog, "bash", script] + words,
+                       capture_output=True, text=True, cwd=TMP)
+    eq(p.returncode, 0, p.stderr)
+    return sorted(line for line in p.stdout.splitlines() if line)
+
+
+@case
+def bash_completion_options_and_files():
+    if EXE:
+        raise Skip("the completion runs the tools directly")
+    if not shutil.which("bash"):
+        raise Skip("no bash")
+    os.makedirs(path("comp"), exist_ok=True)
+    for name in ("blob-a.cm", "blob-b.cm", "report.xml"):
+        write(path("comp/" + name), b"")
+    eq(complete([VERIFY, "--ju"]), ["--junit="])
+    eq(complete([VERIFY, "--j"]), ["--json", "--junit="])
+    eq(complete([DUMP, "--pa"]), ["--pager", "--path="])
+    eq(complete([CONVERT, "--re"]), ["--rebase=", "--relative"])
+    check("--in-place" in complete([CONVERT, "--"]), "every option")
+    eq(complete([DUMP, "--graph", "=", ""]), ["dot"])
+    eq(complete([DUMP, "-g", ""]), ["dot"])
+    eq(complete([VERIFY, "comp/blob-"]), ["comp/blob-a.cm", "comp/blob-b.cm"])
+    eq(complete([VERIFY, "--junit", "=", "comp/rep"]), ["comp/report.xml"])
+    eq(complete([CONVERT, "-o", "comp/b"]),
+       ["comp/blob-a.cm", "comp/blob-b.cm"])
+    eq(complete([DUMP, "--types", "comp/rep"]), ["comp/report.xml"])
+    eq(complete([CONVERT, "--rebase", ""]), [], "an address: no files")
+    eq(complete([DUMP, "--limit", ""]), [], "a number: no files")
+    eq(complete([DUMP, "--hex", "comp/blob-a"]), ["comp/blob-a.cm"],
+       "--hex takes its argument only after '='")
+
+
+@case
+def color_only_on_a_terminal_without_no_color():
+    b = blob()
+    bad = write(path("color-bad.cm"), read(b)[:-1])
+    env = dict(os.environ)
+    env.pop("NO_COLOR", None)
+    st, out, _ = run_tty(DUMP, b, env=env)
+    eq(st, 0)
+    check("\033[1m" in out, "cma-dump colours a terminal: %r" % out[:80])
+    for value in ("1", "yes"):
+        env["NO_COLOR"] = value
+        st, out, _ = run_tty(DUMP, b, env=env)
+        check("\033[" not in out, "NO_COLOR=%s: no escape" % value)
+        st, out, _ = run_tty(CONVERT, bad, "-o", path("c.cm"),
+                             stderr_tty=True, env=env)
+        eq(st, 1)
+        check("\033[" not in out, "NO_COLOR=%s: no escape on stderr" % value)
+    env["NO_COLOR"] = ""  # empty is unset, as no-color.org says
+    st, out, _ = run_tty(DUMP, b, env=env)
+    check("\033[1m" in out, "NO_COLOR empty: colours")
+    # Diagnostics are coloured only when stderr itself is a terminal.
+    env.pop("NO_COLOR")
+    st, out, err = run_tty(DUMP, bad, env=env)
+    eq(st, 1)
+    check("\033[" not in err, "stderr to a pipe: no escape: %r" % err)
+    st, out, _ = run_tty(CONVERT, bad, "-o", path("c.cm"), stderr_tty=True,
+                         env=env)
+    check("\033[1;31m" in out, "stderr on a terminal: %r" % out)
+    # cma-verify never colours: its lines are for scripts as well.
+    st, out, _ = run_tty(VERIFY, b, bad, env=env)
+    check("\033[" not in out, out)
+    for tool, args in ((DUMP, ["--json", b]), (DUMP, ["--graph=dot", b]),
+                       (VERIFY, ["--json", b])):
+        check("\033[" not in run_tty(tool, *args, env=env)[1],
+              "%s %s: machine output has no escape" % (tool, args))
 
 
 run_cases()

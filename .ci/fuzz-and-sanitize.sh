@@ -6,12 +6,12 @@
 #
 # Environment: FUZZ_SECONDS (per target, default 60), CMA_CI_BUILD (prefix
 # of the build directories, default build-ci), FUZZ_TARGETS (default all),
-# STAGES (default "sanitize fuzz valgrind arm64").
+# STAGES (default "sanitize fuzz valgrind arm64 deb").
 set -eu
 
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 PREFIX=${CMA_CI_BUILD:-build-ci}
-TARGETS=${FUZZ_TARGETS:-check deserialize convert legacy differential dump}
+TARGETS=${FUZZ_TARGETS:-check deserialize convert legacy differential dump types}
 STAGES=${STAGES:-sanitize fuzz valgrind arm64}
 # Exit 99, not 3, on a memcheck error: the tools exit 3 for I/O errors.
 VALGRIND=(valgrind -q --error-exitcode=99 --leak-check=full

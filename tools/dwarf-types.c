@@ -1064,10 +1064,3 @@ out:
 	reader_free(&r);
 	return out;
 }
-
-const char *types_root_name(const struct cm_types *t)
-{
-	const char *n = t->types[t->root].name;
-
-	return n ? n : "(anonymous type)";
-}

@@ -10,6 +10,13 @@
 /* Pointer fields one type may hold by value (its arrays unrolled). */
 #define FLAT_MAX (1u << 24)
 
+const char *types_root_name(const struct cm_types *t)
+{
+	const char *n = t->types[t->root].name;
+
+	return n ? n : "(anonymous type)";
+}
+
 /* ---- the blob ---- */
 
 static bool *types_with_pointers(const struct cm_types *t)

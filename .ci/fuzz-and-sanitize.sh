@@ -12,7 +12,7 @@ set -eu
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 PREFIX=${CMA_CI_BUILD:-build-ci}
 TARGETS=${FUZZ_TARGETS:-check deserialize convert legacy differential dump types}
-STAGES=${STAGES:-sanitize fuzz valgrind arm64}
+STAGES=${STAGES:-sanitize fuzz valgrind arm64 deb}
 # Exit 99, not 3, on a memcheck error: the tools exit 3 for I/O errors.
 VALGRIND=(valgrind -q --error-exitcode=99 --leak-check=full
 	'--errors-for-leak-kinds=definite,indirect'
@@ -237,6 +237,29 @@ stage_arm64() {
 	started=$SECONDS
 }
 
+# The Debian packages built, linted and used (scripts/check-deb.sh); the
+# suite already ran above, so the package build skips it. Without dpkg-dev
+# or debhelper the stage is skipped, and says so.
+stage_deb() {
+	local log=$work/deb.log rc=0 ok fail
+	DEB_BUILD_OPTIONS=nocheck scripts/check-deb.sh >"$log" 2>&1 || rc=$?
+	if [ "$rc" -eq 77 ]; then
+		echo "stage deb: 0 passed, 0 failed, 1 skipped" \
+			"($(tail -n 1 "$log"))"
+		started=$SECONDS
+		return
+	fi
+	read -r ok fail < <(sed -n -E \
+		's/^deb: ([0-9]+) passed, ([0-9]+) failed$/\1 \2/p' "$log")
+	ok=${ok:-0}
+	fail=${fail:-0}
+	if [ "$rc" -ne 0 ] && [ "$fail" -eq 0 ]; then
+		fail=1
+	fi
+	[ "$fail" -eq 0 ] || tail -n 40 "$log"
+	stage deb "$ok" "$fail"
+}
+
 wanted() {	# is stage $1 in STAGES?
 	case " $STAGES " in
 	*" $1 "*) return 0 ;;
@@ -262,6 +285,9 @@ main() {
 	fi
 	if wanted arm64; then
 		stage_arm64
+	fi
+	if wanted deb; then
+		stage_deb
 	fi
 	exit $status
 }

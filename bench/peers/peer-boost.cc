@@ -114,6 +114,7 @@ Produced produce_nodes(const Plan &p, const std::string &path)
 		static_cast<N *>(seg->get_address_from_handle(h[p.root]));
 	r.build = sw.lap();
 	r.peak_rss = peak_rss();
+	r.index_table = h.size() * sizeof(h[0]);
 	sw.restart();
 	seg->flush();
 	seg.reset();

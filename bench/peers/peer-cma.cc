@@ -84,6 +84,7 @@ template <class N> Produced produce_as(const Plan &p, const std::string &path)
 	r.seal = sw.lap();
 	r.bytes = (uint64_t)cm_get_size(mem);
 	r.peak_rss = peak_rss();
+	r.index_table = addr.size() * sizeof(addr[0]);
 	sw.restart();
 	if (cm_delete(mem, CM_ERASE) || close(fd))
 		fail("cm_delete");

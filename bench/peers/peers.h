@@ -68,10 +68,13 @@ private:
 	Span start;
 };
 
-// What a producer reports: each phase, the file's size, VmHWM.
+// What a producer reports: each phase, the file's size, VmHWM, and the
+// bytes of its table from node index to address (the plan's links are
+// indices; a user of pointers holds the addresses instead), which the
+// table of results counts apart, like the plan's links.
 struct Produced {
 	Span build, seal, write;
-	uint64_t bytes = 0, peak_rss = 0;
+	uint64_t bytes = 0, peak_rss = 0, index_table = 0;
 };
 
 // What a consumer reports; sum checks that every system walked alike.

@@ -274,6 +274,16 @@ static size_t targets(const struct wl_result *r, size_t n, struct target *t)
 				    f[F_DES_TRUSTED].median /
 					    f[F_DES_MT_TRUSTED].median,
 				    1.7, true);
+			/* The hardware bounds the speed-up: against the
+			 * ideal loop's on as many threads. */
+			if (have(&f[F_DES]) && have(&f[F_DES_MT]) &&
+			    have(&f[F_IDEAL]) && have(&f[F_IDEAL_MT]))
+				add(t, &k, 7, "checked speed-up / ideal's",
+				    w->name, mode_name(mi),
+				    (f[F_DES].median / f[F_DES_MT].median) /
+					    (f[F_IDEAL].median /
+					     f[F_IDEAL_MT].median),
+				    0.85, true);
 		}
 	}
 	for (int mi = 0; g && gs && mi < 2; mi++) {

@@ -21,7 +21,8 @@ static struct cm_kernels levels[CM_CPU_LEVELS] = {
 	},
 };
 static enum cm_cpu_level best;
-static const struct cm_kernels *in_use = &levels[CM_CPU_SCALAR];
+/* NULL until probed; cm_kernels() reads it without a call. */
+const struct cm_kernels *cm_kernels_in_use;
 static pthread_once_t probed = PTHREAD_ONCE_INIT;
 
 #if CM_CPU_X86
@@ -67,7 +68,9 @@ static void probe(void)
 		}
 	}
 #endif
-	in_use = &levels[cm_cpu_level_for(getenv("CMA_CPU"), best)];
+	__atomic_store_n(&cm_kernels_in_use,
+			 &levels[cm_cpu_level_for(getenv("CMA_CPU"), best)],
+			 __ATOMIC_RELEASE);
 }
 
 /* A level's number, CM_CPU_LEVELS for "auto" (or none), -1 if unknown. */
@@ -89,10 +92,10 @@ enum cm_cpu_level cm_cpu_level_for(const char *value, enum cm_cpu_level best)
 					      : (enum cm_cpu_level)level;
 }
 
-const struct cm_kernels *cm_kernels(void)
+const struct cm_kernels *cm_kernels_probe(void)
 {
 	pthread_once(&probed, probe);
-	return __atomic_load_n(&in_use, __ATOMIC_ACQUIRE);
+	return __atomic_load_n(&cm_kernels_in_use, __ATOMIC_ACQUIRE);
 }
 
 CM_API const char *cm_cpu_level(void)
@@ -115,6 +118,6 @@ CM_API int cm_cpu_select(const char *level)
 		errno = ENOTSUP;
 		return -1;
 	}
-	__atomic_store_n(&in_use, &levels[want], __ATOMIC_RELEASE);
+	__atomic_store_n(&cm_kernels_in_use, &levels[want], __ATOMIC_RELEASE);
 	return 0;
 }

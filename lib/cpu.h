@@ -138,10 +138,22 @@ struct cm_kernels {
 	cm_scan_find_fn *scan_find;
 };
 
+/* The kernels in use once the CPU is probed (cpu.c); NULL before. */
+extern const struct cm_kernels *cm_kernels_in_use;
+/* Probe the CPU (once), then the kernels in use. */
+const struct cm_kernels *cm_kernels_probe(void);
+
 /* The kernels in use: the CPU's best, or those CMA_CPU or cm_cpu_select()
  * chose. Read it once a call: a switch in between is harmless, every
- * kernel gives the same result as its portable twin. */
-const struct cm_kernels *cm_kernels(void);
+ * kernel gives the same result as its portable twin. Inline: after the
+ * probe, a load, not a call into cpu.c. */
+static inline const struct cm_kernels *cm_kernels(void)
+{
+	const struct cm_kernels *k =
+		__atomic_load_n(&cm_kernels_in_use, __ATOMIC_ACQUIRE);
+
+	return k ? k : cm_kernels_probe();
+}
 
 /*
  * The level CMA_CPU's value asks for on a CPU whose best is `best`: an

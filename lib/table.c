@@ -1,10 +1,17 @@
 /* SPDX-License-Identifier: MIT */
-/* The relocation table read entry by entry: a checked cursor, its seek,
- * and the public iterator. The bitmap decoders are table-bits.c's. */
+/*
+ * The relocation table read: each entry checked (its encoding, order and
+ * bounds), by a cursor one entry at a time, or to a chunk's slot bitmap by
+ * a relative and an absolute decoder that take the common entries many at
+ * a time and leave every other one to the checked way; its seek, and the
+ * public iterator.
+ */
 #include <errno.h>
 
 #include "cpu.h"
 #include "table.h"
+
+/* ---- one entry, checked ---- */
 
 void cm_table_start(struct cm_table_cursor *c, const uint8_t *blob,
 		    const struct cm_header *h)
@@ -86,8 +93,25 @@ static int peek(const struct cm_table_cursor *c, uint64_t *slot,
 	return 0;
 }
 
-int cm_table_peek(const struct cm_table_cursor *c, uint64_t *slot,
-		  unsigned *used, struct cm_error *err)
+/* Eight one-byte deltas: no byte zero or with bit 7 set. */
+static inline bool eight_short_deltas(uint64_t x)
+{
+	return !(x & 0x8080808080808080ULL)
+	       && !((x - 0x0101010101010101ULL) & ~x & 0x8080808080808080ULL);
+}
+
+/* The slots of eight one-byte deltas after `prev`, into s8; the last. */
+static inline uint64_t eight_slots(uint64_t x, uint64_t prev, uint64_t *s8)
+{
+#pragma GCC unroll 8
+	for (int i = 0; i < 8; i++)
+		s8[i] = prev += (x >> (8 * i) & 0xff) * 8;
+	return prev;
+}
+
+/* peek() where an entry must be, or a count defect past the table. */
+static int peek_entry(const struct cm_table_cursor *c, uint64_t *slot,
+		      unsigned *used, struct cm_error *err)
 {
 	if (c->pos >= c->end)
 		return cm_fail(err, CM_E_COUNT, c->pos, c->index,
@@ -97,6 +121,7 @@ int cm_table_peek(const struct cm_table_cursor *c, uint64_t *slot,
 	return peek(c, slot, used, err);
 }
 
+/* ---- the cursor: slot offsets, many entries at a time ---- */
 
 /*
  * The common case, unrolled from peek(): entries after the first whose slot
@@ -117,9 +142,9 @@ static size_t fast_run(struct cm_table_cursor *c, uint64_t *slots,
 		while (index + 8 <= last && pos + 8 <= c->end) {
 			uint64_t x = cm_load64(p + pos), s;
 
-			if (!cm_eight_short_deltas(x))
+			if (!eight_short_deltas(x))
 				break;
-			s = cm_eight_slots(x, prev, slots + n);
+			s = eight_slots(x, prev, slots + n);
 			if (s >= bound)
 				break;	/* the last is past: redo one by one */
 			n += 8;
@@ -172,7 +197,7 @@ ssize_t cm_table_next(struct cm_table_cursor *c, uint64_t *slots, size_t max,
 		}
 		/* A defect after some entries: those first; the defect is
 		 * met again, and returned, by the next call. */
-		if (cm_table_peek(c, &s, &used, err))
+		if (peek_entry(c, &s, &used, err))
 			return n ? (ssize_t)n : -1;
 		if (s >= limit)
 			break;
@@ -183,6 +208,224 @@ ssize_t cm_table_next(struct cm_table_cursor *c, uint64_t *slots, size_t max,
 	}
 	return (ssize_t)n;
 }
+
+/* ---- a chunk's slots as a bitmap: the relative and absolute decoders ---- */
+
+/*
+ * Eight copies of an eight-slot `mask` spanning `words` (its top bit),
+ * one after the other from the word `at`. When `words` divides 64 the
+ * copies tile whole bitmap words: two puts for a list of 16-byte nodes
+ * instead of eight. (The pattern starts one word on: bit 0 of a mask is
+ * never set, its top bit always is.)
+ */
+static inline void put_eight_times(struct cm_bit_sink *k, uint64_t at,
+				   uint64_t mask, uint64_t words)
+{
+	if (words == 8 || words == 16 || words == 32) {
+		uint64_t tile = (mask >> 1) * (~0ULL / ((1ULL << words) - 1));
+
+		for (uint64_t i = 0; i < words / 8; i++)
+			cm_sink_put(k, at + 1 + 64 * i, tile);
+		return;
+	}
+#pragma GCC unroll 8
+	for (uint64_t i = 0; i < 8; i++)
+		cm_sink_put(k, at + i * words, mask);
+}
+
+/* Bit k set for k = d, 2d, ... 8d: eight equal deltas of d words. */
+static const uint64_t equal_deltas[8] = {
+	0, 0x1fe, 0x15554, 0x1249248, 0x111111110, 0x10842108420,
+	0x1041041041040, 0x102040810204080,
+};
+
+/*
+ * The bits of eight one-byte deltas after a slot (bit 0), when they span
+ * less than 64 words: from a table (equal deltas) or from their prefix sums
+ * (each delta 1-31, so no byte of the sums carries). @return the mask, its
+ * highest bit in *words; 0 when they do not fit or a delta is not 1-31.
+ */
+static inline uint64_t eight_bits(uint64_t x, uint64_t *words)
+{
+	uint64_t mask = 0, sums;
+
+	if (x == (x & 0xff) * 0x0101010101010101ULL && (x & 0xff) < 8) {
+		*words = (x & 0xff) * 8;
+		return equal_deltas[x & 0xff];
+	}
+	if ((x & 0xe0e0e0e0e0e0e0e0ULL) || !eight_short_deltas(x))
+		return 0;
+	sums = x * 0x0101010101010101ULL;
+	*words = sums >> 56;
+	if (*words > 63)
+		return 0;
+#pragma GCC unroll 8
+	for (int i = 0; i < 8; i++)
+		mask |= 1ULL << ((sums >> (8 * i)) & 63);
+	return mask;
+}
+
+
+static inline uint64_t min3(uint64_t a, uint64_t b, uint64_t c)
+{
+	uint64_t ab = a < b ? a : b;
+
+	return ab < c ? ab : c;
+}
+
+/*
+ * Where a decoder is: locals of cm_table_bits(), not the cursor, so that
+ * the bit stores cannot alias them.
+ */
+struct run {
+	uint64_t pos, prev, index;
+};
+
+/* What a decoder reads: the table, its bounds, the chunk. */
+struct decode {
+	const uint8_t *t;
+	uint64_t count;		/* entries in the table */
+	uint64_t end;		/* the table's end */
+	uint64_t off;		/* bit 0: the word at off */
+	uint64_t bound;		/* slots lie below */
+	const struct cm_kernels *cpu;
+};
+
+/*
+ * The relative decoder: eight one-byte deltas at a time, after the first
+ * entry, while their slots stay below the bound; eight that repeat (records
+ * of one layout allocated in order) 64 entries at a time. Stops at the
+ * first eight it cannot take.
+ */
+static inline void relative_bits(const struct decode *dc, struct run *r,
+				 struct cm_bit_sink *k)
+{
+	const uint8_t *t = dc->t;
+	const uint64_t count = dc->count, end = dc->end;
+	const uint64_t off = dc->off, bound = dc->bound;
+	uint64_t pos = r->pos, prev = r->prev, index = r->index;
+
+	while (index + 8 <= count && pos + 8 <= end) {
+		uint64_t x = cm_load64(t + pos), s8[8], mask, words, s;
+
+		if (prev >= off && (mask = eight_bits(x, &words))
+		    && prev + words * 8 < bound) {
+			uint64_t n = 0;
+
+			if (index + 64 <= count && pos + 64 <= end
+			    && prev + words * 64 < bound)
+				n = dc->cpu->repeats(t + pos, x, min3(
+					(count - index) / 64, (end - pos) / 64,
+					(bound - 1 - prev) / (words * 64)));
+			if (n) {
+				for (uint64_t i = 0; i < n; i++) {
+					put_eight_times(k, (prev - off) / 8,
+							mask, words);
+					prev += words * 64;
+				}
+				pos += 64 * n;
+				index += 64 * n;
+				continue;
+			}
+			cm_sink_put(k, (prev - off) / 8, mask);
+			s = prev + words * 8;
+		} else {
+			if (!eight_short_deltas(x))
+				break;
+			s = eight_slots(x, prev, s8);
+			if (s >= bound)
+				break;
+#pragma GCC unroll 8
+			for (int i = 0; i < 8; i++)
+				cm_sink_put(k, (s8[i] - off) / 8, 1);
+		}
+		pos += 8;
+		index += 8;
+		prev = s;
+	}
+	*r = (struct run){ pos, prev, index };
+}
+
+/*
+ * The absolute decoder: entries eight at a time (the kernel), then one at
+ * a time, each aligned, above the one before and below the bound. Stops at
+ * the first it cannot take.
+ */
+static inline void absolute_bits(const struct decode *dc, struct run *r,
+				 struct cm_bit_sink *k)
+{
+	const uint8_t *t = dc->t;
+	const uint64_t count = dc->count, bound = dc->bound;
+	uint64_t pos = r->pos, prev = r->prev, index = r->index, s;
+
+	if (index + 8 <= count) {
+		uint64_t n = dc->cpu->absolute_bits(t, pos, prev,
+						    count - index, dc->off,
+						    bound, k);
+
+		if (n) {
+			pos += 8 * n;
+			index += n;
+			prev = cm_load64(t + pos - 8);
+		}
+	}
+	while (index < count) {
+		s = cm_load64(t + pos);
+		if (s % 8 || s <= prev || s >= bound)
+			break;
+		cm_sink_put(k, (s - dc->off) / 8, 1);
+		pos += 8;
+		index++;
+		prev = s;
+	}
+	*r = (struct run){ pos, prev, index };
+}
+
+ssize_t cm_table_bits(struct cm_table_cursor *c, uint64_t *bits, uint64_t off,
+		      uint64_t limit, struct cm_error *err)
+{
+	const struct decode dc = {
+		.t = c->blob, .count = c->h->pointer_count, .end = c->end,
+		.off = off, .cpu = cm_kernels(),
+		.bound = c->h->data_end - 7 < limit ? c->h->data_end - 7
+						    : limit,
+	};
+	const bool relative = c->h->mode == CM_RELATIVE_OFFSET;
+	const uint64_t first = c->index;
+	struct cm_bit_sink k = { .words = bits };
+
+	while (c->index < dc.count) {
+		struct run r = { c->pos, c->prev, c->index };
+		uint64_t s;
+		unsigned used;
+
+		/* The first entry has no entry before it to follow. */
+		if (r.index > 0 && relative)
+			relative_bits(&dc, &r, &k);
+		else if (r.index > 0)
+			absolute_bits(&dc, &r, &k);
+		c->pos = r.pos;
+		c->prev = r.prev;
+		c->index = r.index;
+		if (c->index == dc.count)
+			break;
+		/* One entry the careful way. */
+		if (peek_entry(c, &s, &used, err)) {
+			cm_sink_flush(&k);
+			return -1;
+		}
+		if (s >= limit)
+			break;
+		cm_sink_put(&k, (s - off) / 8, 1);
+		c->prev = s;
+		c->pos += used;
+		c->index++;
+	}
+	cm_sink_flush(&k);
+	return (ssize_t)(c->index - first);
+}
+
+/* ---- seeking, the end, the public iterator ---- */
 
 int cm_table_seek(struct cm_table_cursor *c, uint64_t target)
 {

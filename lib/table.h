@@ -45,32 +45,6 @@ ssize_t cm_table_bits(struct cm_table_cursor *c, uint64_t *bits, uint64_t off,
  * entry cannot be read (the cursor is then unchanged).
  */
 int cm_table_seek(struct cm_table_cursor *c, uint64_t target);
-/*
- * Decode the entry at the cursor, checked, without taking it: its slot and
- * its size in *used. @return 0; -1 on a defect (err set), a count defect
- * when the table ends first.
- */
-int cm_table_peek(const struct cm_table_cursor *c, uint64_t *slot,
-		  unsigned *used, struct cm_error *err);
-
-/* The common entry of a relative table, a one-byte delta, eight at a
- * time. */
-/* Eight one-byte deltas: no byte zero or with bit 7 set. */
-static inline bool cm_eight_short_deltas(uint64_t x)
-{
-	return !(x & 0x8080808080808080ULL)
-	       && !((x - 0x0101010101010101ULL) & ~x & 0x8080808080808080ULL);
-}
-
-/* The slots of eight one-byte deltas after `prev`, into s8; the last. */
-static inline uint64_t cm_eight_slots(uint64_t x, uint64_t prev, uint64_t *s8)
-{
-#pragma GCC unroll 8
-	for (int i = 0; i < 8; i++)
-		s8[i] = prev += (x >> (8 * i) & 0xff) * 8;
-	return prev;
-}
-
 /* After the last entry: the count and exact size agree with the header. */
 int cm_table_finish(const struct cm_table_cursor *c, struct cm_error *err);
 

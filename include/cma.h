@@ -401,8 +401,9 @@ int cm_reloc_next(struct cm_reloc_iter *it, struct cm_reloc *r,
  * bits: bit i of `bits` (words 64-bit words, at least data_end / 512 + 1,
  * zeroed here) is set when the word at blob offset 8 i is a slot. The
  * table is decoded and checked as cm_reloc_next() would, in one pass.
- * @return the number of slots; -1 with EINVAL (too few words) or EBADMSG
- *	   (a defect in the table: err says which).
+ * @return the number of slots; -1 with EINVAL (too few words), ENOMEM, or
+ *	   EBADMSG (a defect in the table: err says which). One word more
+ *	   than the minimum saves a copy.
  */
 ssize_t cm_reloc_bitmap(const void *blob, size_t len, uint64_t *bits,
 			size_t words, struct cm_error *err);

@@ -35,10 +35,11 @@ static inline uint64_t tload64(const struct tblob *tb, uint64_t off)
 }
 
 /* 64-bit words of a bitmap with a bit per data word (the slot bitmap,
- * and the walk's own). */
+ * and the walk's own): one more than cm_reloc_bitmap() needs, which
+ * spares it a copy. */
 static inline size_t tblob_bitmap_words(const struct tblob *tb)
 {
-	return (size_t)(tb->h.data_end / 512 + 1);
+	return (size_t)(tb->h.data_end / 512 + 2);
 }
 
 /* Bit `i` of a bitmap. */

@@ -65,7 +65,7 @@ const char *cm_version(void);
 #define CM_PRESERVE	0x01	/* free only the bookkeeping; the mapping stays */
 
 /* cm_do_alloc() flags. */
-#define CM_GROW		0x01	/* grow the backing file as needed */
+#define CM_GROW		0x01	/* record a slot that lies inside the arena */
 #define CM_ALIGNED	0x02	/* 8-byte alignment (always given) */
 
 /* cm_serialize() mode, and the mode field of a blob. */
@@ -147,8 +147,9 @@ struct cm_attr;
  * or shm_open() descriptor opened read-write: it is truncated to empty and
  * then grows with the data, in page steps, blocks reserved ahead so a full
  * filesystem fails cm_alloc() instead of raising SIGBUS. `mode` is
- * MAP_SHARED or MAP_PRIVATE. `flags`: CM_OBJECT_MAP, CM_FIXED_BASE,
- * CM_NO_HUGEPAGES, or 0.
+ * MAP_SHARED or MAP_PRIVATE, with MAP_ANONYMOUS allowed when fd is -1 (the
+ * original cma's way to ask for anonymous memory). `flags`: CM_OBJECT_MAP,
+ * CM_FIXED_BASE, CM_NO_HUGEPAGES, or 0.
  * @return the arena; NULL with EINVAL (bad mode, flags or length), ENOMEM
  *	   (no address space), EADDRINUSE (CM_FIXED_BASE found no room), or
  *	   the errno of ftruncate/fallocate/mmap.
@@ -197,17 +198,48 @@ ssize_t cm_get_live_size(const struct cm_attr *mem);
 void *cm_get_base(const struct cm_attr *mem);
 
 /*
- * Allocate `size` bytes, 8-byte aligned and zeroed, write the address to
- * `*slot`, and, when `slot` lies inside the arena, record it as a pointer
- * slot. Freed space is reused.
- * @return 0; -1 with EINVAL (NULL argument, size 0, slot inside the arena
- *	   but unaligned), ENOMEM (capacity exhausted), ENOSPC or EFBIG (the
- *	   backing file cannot grow), EPERM (attached handle). On failure the
- *	   arena is unchanged and stays usable.
+ * cm_alloc() and cm_ptr_to() check their arguments' types when compiled
+ * (C, and C++11 or later): `slot` must be the address of a pointer, so
+ * cm_alloc(mem, n, size) with the & forgotten is an error; `to` must be a
+ * value that `*slot = to` accepts, so a char * slot given a struct node *
+ * is a warning in C and an error in C++. The check is an assignment inside
+ * sizeof, never run: each argument is still evaluated once. (The
+ * conditional keeps a caller's own cast, (void **)&word, from reading as
+ * type punning to -Wstrict-aliasing.)
+ */
+#if !defined(__cplusplus)
+#define CM_SLOT_LVALUE_(slot)		(*(0 ? 0 : (slot)))
+#define CM_TYPECHECK_SLOT_(slot) \
+	((void)sizeof(CM_SLOT_LVALUE_(slot) = (void *)0, 0))
+#define CM_TYPECHECK_TARGET_(slot, to) \
+	((void)sizeof(CM_SLOT_LVALUE_(slot) = (to), 0))
+#elif __cplusplus >= 201103L
+#define CM_SLOT_LVALUE_(slot)		(*(0 ? nullptr : (slot)))
+#define CM_TYPECHECK_SLOT_(slot) \
+	((void)sizeof(CM_SLOT_LVALUE_(slot) = nullptr, 0))
+#define CM_TYPECHECK_TARGET_(slot, to) \
+	((void)sizeof(CM_SLOT_LVALUE_(slot) = (to), 0))
+#else	/* C++98: unchecked */
+#define CM_TYPECHECK_SLOT_(slot)	((void)0)
+#define CM_TYPECHECK_TARGET_(slot, to)	((void)0)
+#endif
+
+/*
+ * Allocate `size` bytes, 8-byte aligned and zeroed, and write the address
+ * to `*slot`. With CM_GROW, a `slot` that lies inside the arena is recorded
+ * as a pointer slot; without it the address is stored but not recorded
+ * (cm_ptr_to() can record it later). CM_ALIGNED changes nothing: every
+ * allocation is 8-byte aligned. Freed space is reused.
+ * @return 0; -1 with EINVAL (NULL argument, size 0, a flag other than
+ *	   CM_GROW and CM_ALIGNED, slot inside the arena but unaligned),
+ *	   ENOMEM (capacity exhausted), ENOSPC or EFBIG (the backing file
+ *	   cannot grow), EPERM (attached handle). On failure the arena is
+ *	   unchanged and stays usable.
  */
 int cm_do_alloc(struct cm_attr *mem, void **slot, size_t size, int flags);
 #define cm_alloc(mem, slot, size) \
-	cm_do_alloc((mem), (void **)(slot), (size), CM_GROW | CM_ALIGNED)
+	(CM_TYPECHECK_SLOT_(slot), \
+	 cm_do_alloc((mem), (void **)(slot), (size), CM_GROW | CM_ALIGNED))
 
 /*
  * Store `to` into `*slot` and record the slot. `slot` must be an 8-byte
@@ -218,7 +250,9 @@ int cm_do_alloc(struct cm_attr *mem, void **slot, size_t size, int flags);
  *	   unaligned), EPERM (attached handle).
  */
 int cm_do_ptr_to(struct cm_attr *mem, void **slot, void *to);
-#define cm_ptr_to(mem, slot, to) cm_do_ptr_to((mem), (void **)(slot), (to))
+#define cm_ptr_to(mem, slot, to) \
+	(CM_TYPECHECK_TARGET_(slot, to), \
+	 cm_do_ptr_to((mem), (void **)(slot), (void *)(to)))
 
 /*
  * Return the allocation at `ptr` to the arena: its bytes are zeroed and the
@@ -446,13 +480,18 @@ int cm_convert(const void *blob, size_t len, int mode, uint64_t base,
  * Import a pre-1.0 cma blob, written by the original cma
  * (github.com/Aurel-R/cma; its layout: doc/legacy-format.md), as a v1 blob
  * in `mode` (0: the legacy blob's own mode), recorded base `base`
- * (UINT64_MAX: the legacy base less 120, so every pointer value stays as
- * it was; 0 when that is impossible). Legacy offset
- * o becomes v1 offset o + 120 (the v1 header replaces the root word).
- * Every bound the original never checked is checked. Memory use is constant
- * but for a relative legacy table, whose slots are sorted in a buffer of
- * 8 bytes a listed slot.
- * @return 0; -1 with EBADMSG (code CM_E_LEGACY and the defect's offset, or
+ * (UINT64_MAX: the legacy base rounded down to 4 KiB, a page, so that
+ * cm_open() maps the result there without relocating; 0 when that would
+ * wrap). Legacy offset o becomes v1 offset o + 120 (the v1 header replaces
+ * the root word). Every bound the original never checked is checked, and
+ * the pointer scan (CM_CHECK_POINTERS) runs on the legacy data: a word the
+ * table does not list that holds an address of the data is refused. A slot
+ * registered twice is listed once. Memory use is constant but for the
+ * slots, sorted in a buffer of 8 bytes a listed slot.
+ * @return 0; -1 with EBADMSG (the defect's offset in the legacy blob, and
+ *	   code CM_E_LEGACY: an inconsistent legacy blob, or one of the
+ *	   original's newer bitmap format; CM_E_TRUNCATED: a legacy blob cut
+ *	   short in its tail; CM_E_UNRECORDED: an unlisted pointer word;
  *	   CM_E_CONVERT: relative output over 2 GiB), EINVAL (bad mode or
  *	   base), ENOMEM, or the errno `write` set.
  */

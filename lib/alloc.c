@@ -351,8 +351,9 @@ CM_API int cm_do_alloc(struct cm_attr *mem, void **slot, size_t size,
 	uint32_t r = NIL;
 	bool record = false;
 
-	(void)flags;	/* growing and 8-byte alignment are always on */
-	if (unlikely(!mem || !slot || !size || size > CM_FIELD_LIMIT)) {
+	/* CM_ALIGNED asks for what every allocation gets. */
+	if (unlikely(!mem || !slot || !size || size > CM_FIELD_LIMIT ||
+		     (flags & ~(CM_GROW | CM_ALIGNED)))) {
 		errno = EINVAL;
 		return -1;
 	}
@@ -370,7 +371,7 @@ CM_API int cm_do_alloc(struct cm_attr *mem, void **slot, size_t size,
 			errno = EINVAL;
 			return -1;
 		}
-		record = true;
+		record = flags & CM_GROW;
 	}
 	if (unlikely(mem->free_lists->blocks))
 		r = fl_find(mem->free_lists, size);

@@ -251,6 +251,15 @@ static struct cm_attr *create(int fd, size_t length, int mode, int flags,
 	uint8_t *base = NULL;
 	int e;
 
+	/* The original cma passed mode to mmap(): MAP_ANONYMOUS asked for
+	 * anonymous memory, which fd -1 gives here. */
+	if (mode & MAP_ANONYMOUS) {
+		if (fd >= 0) {
+			errno = EINVAL;
+			return NULL;
+		}
+		mode &= ~MAP_ANONYMOUS;
+	}
 	if ((mode != MAP_SHARED && mode != MAP_PRIVATE) ||
 	    (flags & ~CM_CREATE_FLAGS) || length <= CM_HEADER_SIZE ||
 	    length > CM_FIELD_LIMIT || length > CM_USER_TOP) {

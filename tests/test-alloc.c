@@ -31,7 +31,8 @@ static void teardown(void)
 static void alloc_each(size_t size, void *const *slots, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		ck_assert_int_eq(cm_alloc(mem, slots[i], size), 0);
+		ck_assert_int_eq(cm_do_alloc(mem, slots[i], size,
+					     CM_GROW | CM_ALIGNED), 0);
 }
 
 static bool slot_recorded(const void *slot)
@@ -179,24 +180,26 @@ START_TEST(ptr_to_refusals)
 	ck_assert_int_eq(cm_ptr_to(mem, &b->next, NULL), 0);
 	ck_assert(slot_recorded(&b->next));
 	/* One past the end of the data is a valid target. */
-	ck_assert_int_eq(cm_ptr_to(mem, &b->next, end), 0);
+	ck_assert_int_eq(cm_ptr_to(mem, &b->next, (struct node *)end), 0);
 	ck_assert_ptr_eq(b->next, end);
 
 	/* Targets outside the data. */
 	errno = 0;
 	ck_assert_int_eq(cm_ptr_to(mem, &a->next, &stack), -1);
 	ck_assert_int_eq(errno, EINVAL);
-	ck_assert_int_eq(cm_ptr_to(mem, &a->next, mem->base), -1);
-	ck_assert_int_eq(cm_ptr_to(mem, &a->next, end + 8), -1);
+	ck_assert_int_eq(cm_do_ptr_to(mem, (void **)&a->next, mem->base), -1);
+	ck_assert_int_eq(cm_do_ptr_to(mem, (void **)&a->next, end + 8), -1);
 	ck_assert_ptr_eq(a->next, b);
-	/* Slots unaligned, outside the data, in the header, past the end. */
+	/* Slots unaligned, outside the data, in the header, past the end:
+	 * addresses no typed slot has, so the function, not the macro. */
 	errno = 0;
-	ck_assert_int_eq(cm_ptr_to(mem, (uint8_t *)&a->next + 1, b), -1);
+	ck_assert_int_eq(cm_do_ptr_to(mem, (void **)((uint8_t *)&a->next + 1), b),
+			 -1);
 	ck_assert_int_eq(errno, EINVAL);
 	ck_assert_int_eq(cm_ptr_to(mem, &stack.next, b), -1);
-	ck_assert_int_eq(cm_ptr_to(mem, mem->base + 16, b), -1);
-	ck_assert_int_eq(cm_ptr_to(mem, end, b), -1);
-	ck_assert_int_eq(cm_ptr_to(mem, end - 4, b), -1);
+	ck_assert_int_eq(cm_do_ptr_to(mem, (void **)(mem->base + 16), b), -1);
+	ck_assert_int_eq(cm_do_ptr_to(mem, (void **)end, b), -1);
+	ck_assert_int_eq(cm_do_ptr_to(mem, (void **)(end - 4), b), -1);
 	ck_assert_int_eq(cm_ptr_to(NULL, &a->next, b), -1);
 	/* b->next is one past the end: counted, NULL slots are not. */
 	ck_assert_int_eq(cm_ptr_to(mem, &b->next, NULL), 0);

@@ -275,7 +275,7 @@ START_TEST(file_after_serialize)
 	ssize_t blob;
 
 	ck_assert_int_eq(cm_alloc(mem, &p, 5000), 0);
-	ck_assert_int_eq(cm_ptr_to(mem, &p[3], p), 0);
+	ck_assert_int_eq(cm_do_ptr_to(mem, (void **)&p[3], p), 0);
 	ck_assert_ptr_eq(cm_serialize(mem, p, CM_RELATIVE_OFFSET, 0),
 			 cm_get_base(mem));
 	blob = cm_get_size(mem);

@@ -782,8 +782,8 @@ static void seal_pattern(struct sealed *b, int g, size_t words, int mode,
 	ck_assert_ptr_nonnull(b->slots);
 	for (w = next_gap(g, 0, &rng) - 1; w < words;
 	     w += next_gap(g, b->count, &rng)) {
-		expect(cm_ptr_to(mem, &data[w],
-				 data + splitmix64(&rng) % words) == 0,
+		expect(cm_do_ptr_to(mem, (void **)&data[w],
+				    data + splitmix64(&rng) % words) == 0,
 		       "cm_ptr_to: %s", strerror(errno));
 		b->slots[b->count++] = CM_HEADER_SIZE + 8 * w;
 	}

@@ -12,6 +12,7 @@
 
 #include "cma-private.h"
 #include "blob-edit.h"
+#include "legacy-edit.h"
 
 /* Which corpus directories a seed goes to. */
 enum {
@@ -31,6 +32,8 @@ static const char *const target_names[] = {
 
 static const char *outdir;
 static int failures;
+/* Every how many-th legacy corruption goes to the corpus. */
+static size_t sweep_step = 50;
 
 __attribute__((noreturn, format(printf, 1, 2)))
 static void die(const char *fmt, ...)
@@ -423,78 +426,13 @@ static void bad_seeds(void)
 	free(c);
 }
 
-/* ---- legacy blobs, laid out by hand (the seed's LEGACY-FORMAT.md) ---- */
+/* ---- pre-1.0 blobs, laid out by hand (legacy-edit.h) ---- */
 
 #define LEGACY_BASE 0x7f3a12340000ULL
 
-/* The bytes of one backwards delta, highest address first. */
-static size_t legacy_delta(int64_t d, uint8_t out[8])
-{
-	uint64_t m = d < 0 ? (uint64_t)-d : (uint64_t)d;
-	size_t k = 1;
-
-	while (k < 6 && m >> (6 * k))
-		k++;
-	for (size_t j = 0; j < k; j++) {
-		uint64_t g = (m >> (6 * (k - 1 - j))) & 0x3f;
-
-		out[j] = (uint8_t)(j + 1 < k ? g | 0x80 :
-				   g | (d < 0 ? 0x40 : 0));
-	}
-	return k;
-}
-
-/*
- * A relative legacy blob: `data` is [0, dlen) (the root word included),
- * slots in registration order.
- */
-static size_t legacy_rel(const uint8_t *data, size_t dlen,
-			 const uint64_t *slots, size_t n, uint8_t *out)
-{
-	uint8_t tmp[8];
-	size_t tbytes = 1, len, pos;
-	uint64_t prev = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		tbytes += legacy_delta((int64_t)(slots[i] - prev), tmp);
-		prev = slots[i];
-	}
-	len = dlen + tbytes + 16;
-	memcpy(out, data, dlen);
-	pos = len - 17;
-	prev = 0;
-	for (size_t i = 0; i < n; i++) {
-		size_t k = legacy_delta((int64_t)(slots[i] - prev), tmp);
-
-		for (size_t j = 0; j < k; j++)
-			out[pos--] = tmp[j];
-		prev = slots[i];
-	}
-	out[pos] = 0;
-	if (pos != dlen)
-		die("legacy_rel: layout");
-	st64(out + len - 16, 0);
-	st64(out + len - 8, LEGACY_BASE);
-	return len;
-}
-
-/* An absolute legacy blob: slots ascending. */
-static size_t legacy_abs(const uint8_t *data, size_t dlen,
-			 const uint64_t *slots, size_t n, uint8_t *out)
-{
-	size_t t = al8(dlen);
-
-	memset(out, 0, t);
-	memcpy(out, data, dlen);
-	for (size_t i = 0; i < n; i++)
-		st64(out + t + 8 * i, slots[i]);
-	st64(out + t + 8 * n, n);
-	st64(out + t + 8 * n + 8, LEGACY_BASE);
-	return t + 8 * n + 16;
-}
-
+/* How an import of a legacy seed must end. */
 static void expect_legacy(const char *name, const uint8_t *p, size_t n,
-			  int ok)
+			  int code)
 {
 	static struct sink s;
 	struct cm_error err = { 0 };
@@ -502,16 +440,72 @@ static void expect_legacy(const char *name, const uint8_t *p, size_t n,
 
 	s.len = 0;
 	rc = cm_legacy_import(p, n, 0, UINT64_MAX, sink_write, &s, &err);
-	if (ok && rc != 0) {
+	if (code == CM_OK && rc != 0) {
 		fprintf(stderr, "make-corpus: %s: import refused: %s\n",
 			name, err.message);
 		failures++;
-	} else if (!ok && rc == 0) {
-		fprintf(stderr, "make-corpus: %s: import accepted\n", name);
+	} else if (code != CM_OK && (rc == 0 || err.code != code)) {
+		fprintf(stderr, "make-corpus: %s: expected %s, import gave "
+			"%s\n", name, cm_error_name(code),
+			rc ? cm_error_name(err.code) : "success");
 		failures++;
-	} else if (ok) {
-		expect(name, s.buf, s.len, CM_CHECK_EXACT, CM_OK);
+	} else if (code == CM_OK) {
+		expect(name, s.buf, s.len, CM_CHECK_EXACT | CM_CHECK_POINTERS,
+		       CM_OK);
 	}
+}
+
+static void put_legacy(const char *name, const uint8_t *p, size_t n,
+		       int code)
+{
+	expect_legacy(name, p, n, code);
+	put(name, p, n, T_LEGACY);
+}
+
+/*
+ * The corruption sweep of the two lists: every `step`-th one (each class
+ * is among them), or with step 1 all of them, which is what a fuzzing
+ * campaign starts from (make-corpus --all-legacy-corruptions).
+ */
+static void legacy_sweep(size_t step)
+{
+	size_t size = legacy_list_size(LEGACY_SWEEP_NODES);
+	uint8_t *valid = malloc(size), *bad = malloc(size);
+	struct legacy_layout lay;
+	char name[64];
+
+	if (!valid || !bad)
+		die("out of memory");
+	for (int absolute = 0; absolute < 2; absolute++) {
+		legacy_list(valid, absolute, LEGACY_SWEEP_NODES, LEGACY_BASE,
+			    &lay);
+		for (size_t i = 0; i < LEGACY_SWEEP_EACH; i += step) {
+			enum legacy_class cls;
+			size_t n = legacy_corrupt(valid, &lay, i, bad, &cls);
+
+			snprintf(name, sizeof name, "legacy-%s-corrupt-%04zu",
+				 absolute ? "abs" : "rel", i);
+			put(name, bad, n, T_LEGACY);
+		}
+	}
+	free(valid);
+	free(bad);
+}
+
+/* The newer format of the original cma: a header {bitmap offset, bitmap
+ * length, base, root}, the data, a bitmap of the pointer words. */
+static size_t bitmap_blob(uint8_t *out)
+{
+	const size_t data = 48, off = 32 + data, bits = 8 * ((off >> 9) + 1);
+
+	memset(out, 0, off + bits);
+	st64(out, off);
+	st64(out + 8, bits);
+	st64(out + 16, LEGACY_BASE);
+	st64(out + 24, LEGACY_BASE + 32);
+	st64(out + 40, LEGACY_BASE + 48);	/* a pointer word */
+	out[off] = 1 << (40 / 8);
+	return off + bits;
 }
 
 static void legacy_seeds(void)
@@ -520,7 +514,9 @@ static void legacy_seeds(void)
 	uint8_t data[4096] = { 0 }, out[8192];
 	uint64_t rel_slots[] = { 16, 48, 32, 56 };
 	uint64_t abs_slots[] = { 16, 32, 48, 56 };
-	uint64_t far_slots[] = { 16, 1000, 2040, 32 };
+	uint64_t dup_slots[] = { 16, 32, 32, 48, 56 };
+	uint64_t far_slots[] = { 16, 1000, 2040, 32, 48, 56 };
+	struct legacy_layout lay;
 	size_t len;
 
 	st64(data, LEGACY_BASE + 8);
@@ -532,54 +528,78 @@ static void legacy_seeds(void)
 	st64(data + 48, LEGACY_BASE + 8);
 	st64(data + 56, LEGACY_BASE + 64);	/* one past the end */
 
-	len = legacy_rel(data, 64, rel_slots, 4, out);
-	expect_legacy("legacy-rel", out, len, 1);
-	put("legacy-rel", out, len, T_LEGACY);
-	len = legacy_abs(data, 64, abs_slots, 4, out);
-	expect_legacy("legacy-abs", out, len, 1);
-	put("legacy-abs", out, len, T_LEGACY);
+	len = legacy_relative(out, data, 64, rel_slots, 4, LEGACY_BASE);
+	put_legacy("legacy-rel", out, len, CM_OK);
+	len = legacy_absolute(out, data, 64, abs_slots, 4, LEGACY_BASE);
+	put_legacy("legacy-abs", out, len, CM_OK);
+	/* A slot registered twice in a row: a zero delta, not the end. */
+	len = legacy_relative(out, data, 64, dup_slots, 5, LEGACY_BASE);
+	put_legacy("legacy-rel-repeat", out, len, CM_OK);
+	len = legacy_absolute(out, data, 64, dup_slots, 5, LEGACY_BASE);
+	put_legacy("legacy-abs-repeat", out, len, CM_OK);
 
 	/* Data with no pointer, in both modes (absolute: n == 0 too). */
-	len = legacy_rel(data, 16, NULL, 0, out);
+	len = legacy_relative(out, data, 16, NULL, 0, LEGACY_BASE);
 	st64(out, LEGACY_BASE + 8);
-	expect_legacy("legacy-noptr", out, len, 1);
-	put("legacy-noptr", out, len, T_LEGACY);
+	put_legacy("legacy-noptr", out, len, CM_OK);
 
 	/* Multi-byte and negative deltas over a wider data area. */
 	st64(data + 1000, LEGACY_BASE + 2048);
 	st64(data + 2040, LEGACY_BASE + 16);
-	len = legacy_rel(data, 2048, far_slots, 4, out);
-	expect_legacy("legacy-rel-wide", out, len, 1);
-	put("legacy-rel-wide", out, len, T_LEGACY);
+	len = legacy_relative(out, data, 2048, far_slots, 6, LEGACY_BASE);
+	put_legacy("legacy-rel-wide", out, len, CM_OK);
+	st64(data + 1000, 0);
+	st64(data + 2040, 0);
+
+	/* The lists the corruption sweep starts from. */
+	len = legacy_list(out, false, LEGACY_SWEEP_NODES, LEGACY_BASE, &lay);
+	put_legacy("legacy-list-rel", out, len, CM_OK);
+	len = legacy_list(out, true, LEGACY_SWEEP_NODES, LEGACY_BASE, &lay);
+	put_legacy("legacy-list-abs", out, len, CM_OK);
 
 	/* Defects the importer must refuse. */
-	len = legacy_rel(data, 64, rel_slots, 4, out);
+	len = legacy_relative(out, data, 64, rel_slots, 4, LEGACY_BASE);
 	st64(out, 0);
-	expect_legacy("legacy-null-root", out, len, 0);
-	put("legacy-null-root", out, len, T_LEGACY);
+	put_legacy("legacy-null-root", out, len, CM_E_LEGACY);
 
-	len = legacy_rel(data, 64, rel_slots, 4, out);
+	len = legacy_relative(out, data, 64, rel_slots, 4, LEGACY_BASE);
 	out[64] = 0x81;		/* the terminator gone */
-	expect_legacy("legacy-no-end", out, len, 0);
-	put("legacy-no-end", out, len, T_LEGACY);
+	put_legacy("legacy-no-end", out, len, CM_E_LEGACY);
 
-	len = legacy_abs(data, 64, abs_slots, 4, out);
-	st64(out + 64, 32);	/* unsorted: 32, 32, 48, 56 */
-	expect_legacy("legacy-unsorted", out, len, 0);
-	put("legacy-unsorted", out, len, T_LEGACY);
+	len = legacy_absolute(out, data, 64, abs_slots, 4, LEGACY_BASE);
+	st64(out + 72, 16);	/* unsorted: 16, 16 < 32 ... */
+	st64(out + 64, 32);
+	put_legacy("legacy-unsorted", out, len, CM_E_LEGACY);
 
-	len = legacy_abs(data, 64, abs_slots, 4, out);
+	len = legacy_absolute(out, data, 64, abs_slots, 4, LEGACY_BASE);
 	st64(out + 64 + 32, 9);	/* n larger than the table */
-	expect_legacy("legacy-big-n", out, len, 0);
-	put("legacy-big-n", out, len, T_LEGACY);
+	put_legacy("legacy-big-n", out, len, CM_E_LEGACY);
+
+	/* The table lost a slot: its pointer would keep the producer's
+	 * address. */
+	len = legacy_absolute(out, data, 64, abs_slots + 1, 3, LEGACY_BASE);
+	put_legacy("legacy-lost-slot", out, len, CM_E_UNRECORDED);
+
+	len = legacy_relative(out, data, 64, rel_slots, 4, LEGACY_BASE);
+	put_legacy("legacy-cut-rel", out, len - 3, CM_E_TRUNCATED);
+	len = legacy_absolute(out, data, 64, abs_slots, 4, LEGACY_BASE);
+	put_legacy("legacy-cut-abs", out, len - 5, CM_E_TRUNCATED);
+
+	len = bitmap_blob(out);
+	put_legacy("legacy-bitmap-format", out, len, CM_E_LEGACY);
 
 	put("legacy-tiny", out, 15, T_LEGACY);
+	legacy_sweep(sweep_step);
 }
 
 int main(int argc, char **argv)
 {
-	if (argc != 2) {
-		fprintf(stderr, "usage: make-corpus OUTDIR\n");
+	if (argc == 3 && !strcmp(argv[1], "--all-legacy-corruptions")) {
+		sweep_step = 1;
+		argv++;
+	} else if (argc != 2) {
+		fprintf(stderr, "usage: make-corpus "
+			"[--all-legacy-corruptions] OUTDIR\n");
 		return 2;
 	}
 	outdir = argv[1];

@@ -66,8 +66,10 @@ log=$work/build.log
 if (cd "$src" && dpkg-buildpackage -us -uc -b) >"$log" 2>&1; then
 	pass "dpkg-buildpackage -us -uc -b"
 else
-	fail "dpkg-buildpackage -us -uc -b (last lines of $log):"
-	tail -n 40 "$log"
+	fail "dpkg-buildpackage -us -uc -b (the errors in $log):"
+	# ninja -v lines are long: the errors, and the last lines, cut short.
+	{ grep -E 'error|FAILED|warning: ' "$log" | tail -n 20
+	  tail -n 5 "$log"; } | cut -c1-400
 	finish
 fi
 arch=$(dpkg-architecture -qDEB_HOST_ARCH)

@@ -67,6 +67,8 @@ static void sort_slots(struct legacy *l)
 {
 	uint64_t kept = 0;
 
+	if (l->count < 2)
+		return;		/* qsort must not see a NULL array */
 	qsort(l->slots, l->count, sizeof *l->slots, cmp_u64);
 	for (uint64_t i = 0; i < l->count; i++)
 		if (kept == 0 || l->slots[kept - 1] != l->slots[i])
@@ -323,8 +325,8 @@ static bool relative_goes_on(struct legacy *l, int64_t *pos, int64_t *cur,
 	if (relative_run(l, &below, &c, &i, true, NULL) < 0)
 		goto no;
 	for (uint64_t k = kept; k < l->count && !hit; k++)
-		hit = !bsearch(&l->slots[k], l->slots, kept, sizeof *l->slots,
-			       cmp_u64);
+		hit = kept == 0 || !bsearch(&l->slots[k], l->slots, kept,
+					    sizeof *l->slots, cmp_u64);
 	if (!hit)
 		goto no;
 	*pos = below;

@@ -15,8 +15,9 @@ TOOL_EXPORT const char *argp_program_version =
 	"cma-dump (libcma) " CMA_VERSION;
 TOOL_EXPORT const char *argp_program_bug_address = TOOL_BUG_ADDRESS;
 
-/* Objects listed by the text dump without --limit. */
+/* Objects listed without --limit, by a view and by the summary. */
 #define OBJECTS_DEFAULT_LIMIT 1000
+#define SUMMARY_OBJECTS 8
 
 enum { OPT_PAGER = 0x180 };
 
@@ -24,7 +25,11 @@ enum { OPT_PAGER = 0x180 };
 static bool use_pager;
 
 static const struct argp_option options[] = {
-	{ NULL, 0, NULL, 0, "What to show (default: header and table):", 1 },
+	{ NULL, 0, NULL, 0, "What to show (default: a summary: the header, "
+	  "statistics, the first entries and those around the root):", 1 },
+	{ "all", 'a', NULL, 0,
+	  "Everything: header, statistics, the whole relocation table and "
+	  "object map", 1 },
 	{ "header", 'H', NULL, 0, "The header summary", 1 },
 	{ "relocs", 'r', NULL, 0,
 	  "The relocation table (and the object map, if any)", 1 },
@@ -82,6 +87,10 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	struct opts *o = state->input;
 
 	switch (key) {
+	case 'a':
+		o->show |= SHOW_HEADER | SHOW_RELOCS | SHOW_STATS;
+		o->all = true;
+		break;
 	case 'H':
 		o->show |= SHOW_HEADER;
 		break;
@@ -152,24 +161,19 @@ void dump_note_error(struct dump *d, const struct cm_error *err)
 		d->errors[d->nerrors++] = *err;
 }
 
-static const char *sgr(const struct dump *d, const char *code)
+const char *dump_sgr(const struct dump *d, const char *code)
 {
 	return d->color ? code : "";
 }
 
-#define BOLD "\033[1m"
-#define RED "\033[1;31m"
-#define CYAN "\033[36m"
-#define RESET "\033[0m"
-
 /* A defect met while dumping, shown in place on stdout. */
-static void show_defect(struct dump *d, const struct cm_error *err)
+void dump_show_defect(struct dump *d, const struct cm_error *err)
 {
 	dump_note_error(d, err);
 	if (!d->o->json)
 		printf("  %s** defect at offset 0x%" PRIx64 ": %s%s%s\n",
-		       sgr(d, RED), err->offset, err->message,
-		       tool_error_hint(err->code), sgr(d, RESET));
+		       dump_sgr(d, RED), err->offset, err->message,
+		       tool_error_hint(err->code), dump_sgr(d, RESET));
 }
 
 /* ---- unrecorded pointers ---- */
@@ -233,14 +237,13 @@ static const char *scan_state(const struct dump *d)
 	return d->scan_note.message[0] ? "skipped" : "on";
 }
 
-static void text_unrecorded(struct dump *d)
+/* At most `max` of them listed. */
+static void text_unrecorded(struct dump *d, size_t max)
 {
-	size_t n = d->nunrecorded;
+	size_t n = d->nunrecorded < max ? d->nunrecorded : max;
 
-	if (d->o->limit_set && d->o->limit < n)
-		n = (size_t)d->o->limit;
 	printf("\n%sUnrecorded pointers:%s %zu word%s point%s into the data "
-	       "but %s no recorded slot%s\n", sgr(d, BOLD), sgr(d, RESET),
+	       "but %s no recorded slot%s\n", dump_sgr(d, BOLD), dump_sgr(d, RESET),
 	       d->nunrecorded, d->nunrecorded == 1 ? "" : "s",
 	       d->nunrecorded == 1 ? "s" : "", d->nunrecorded == 1 ? "is"
 							       : "are",
@@ -253,7 +256,8 @@ static void text_unrecorded(struct dump *d)
 		       d->unrecorded[i], v, v - d->h.base);
 	}
 	if (n < d->nunrecorded)
-		printf("  ... %zu more (--limit)\n", d->nunrecorded - n);
+		printf("  ... %zu more (%s)\n", d->nunrecorded - n,
+		       d->o->limit_set ? "--limit" : "--all");
 }
 
 static void json_unrecorded(struct dump *d)
@@ -268,17 +272,6 @@ static void json_unrecorded(struct dump *d)
 		       d->unrecorded[i], v, v - d->h.base);
 	}
 	fputs(d->nunrecorded ? "\n  ]" : "]", stdout);
-}
-
-static unsigned vlq_len(uint64_t v)
-{
-	unsigned n = 1;
-
-	while (v >= 0x80) {
-		v >>= 7;
-		n++;
-	}
-	return n;
 }
 
 bool dump_has_object_map(const struct dump *d)
@@ -326,14 +319,14 @@ static void text_header(struct dump *d, int status,
 			const struct cm_error *herr)
 {
 	const struct cm_header *h = &d->h;
-	const char *b = sgr(d, BOLD), *r = sgr(d, RESET);
+	const char *b = dump_sgr(d, BOLD), *r = dump_sgr(d, RESET);
 	uint64_t sum;
 
 	printf("%sFile:%s            %s (%zu bytes)\n", b, r, d->in.name,
 	       d->in.len);
 	if (!d->hok) {
 		printf("%sHeader:%s          not decodable\n", b, r);
-		show_defect(d, herr);
+		dump_show_defect(d, herr);
 		return;
 	}
 	printf("%sFormat version:%s  %u.%u\n", b, r, h->version_major,
@@ -362,7 +355,7 @@ static void text_header(struct dump *d, int status,
 	       h->checksum);
 	if (computed_checksum(d, status, verdict, &sum))
 		printf(", computed 0x%016" PRIx64 " (%s%s%s)\n", sum,
-		       sum == h->checksum ? "" : sgr(d, RED),
+		       sum == h->checksum ? "" : dump_sgr(d, RED),
 		       sum == h->checksum ? "match" : "MISMATCH", r);
 	else if (d->o->flags & CM_CHECK_NO_CHECKSUM)
 		printf(", not computed (--no-checksum)\n");
@@ -374,7 +367,7 @@ static void text_header(struct dump *d, int status,
 			       ? "skipped: the recorded base is below 4 GiB"
 			       : "off (--no-pointer-scan)");
 	else if (d->nunrecorded)
-		printf("%s%zu unrecorded pointer%s%s\n", sgr(d, RED),
+		printf("%s%zu unrecorded pointer%s%s\n", dump_sgr(d, RED),
 		       d->nunrecorded, d->nunrecorded == 1 ? "" : "s", r);
 	else
 		printf("no unrecorded pointers%s\n",
@@ -383,7 +376,7 @@ static void text_header(struct dump *d, int status,
 		printf("%sVerdict:%s         valid\n", b, r);
 	else
 		printf("%sVerdict:%s         %sinvalid: offset 0x%" PRIx64
-		       ": %s%s%s\n", b, r, sgr(d, RED), verdict->offset,
+		       ": %s%s%s\n", b, r, dump_sgr(d, RED), verdict->offset,
 		       verdict->message, tool_error_hint(verdict->code), r);
 }
 
@@ -429,120 +422,6 @@ static void json_header(struct dump *d, int status,
 		      stdout);
 }
 
-/* ---- relocation table ---- */
-
-static void hex_bytes(const struct cm_reloc *r, char *buf, size_t len)
-{
-	unsigned n = r->encoded_len < sizeof r->encoded ? r->encoded_len
-							: sizeof r->encoded;
-	size_t pos = 0;
-
-	buf[0] = '\0';
-	for (unsigned i = 0; i < n && pos + 4 <= len; i++)
-		pos += (size_t)snprintf(buf + pos, len - pos, "%s%02x",
-					i ? " " : "", r->encoded[i]);
-}
-
-/* Start the table walk; a refusal is shown as a defect. */
-bool dump_reloc_begin(struct dump *d, struct cm_reloc_iter *it)
-{
-	struct cm_error e;
-
-	if (!d->hok)
-		return false;
-	if (cm_reloc_begin(it, d->in.data, d->in.len, &e) == 0)
-		return true;
-	show_defect(d, &e);
-	return false;
-}
-
-static void text_relocs(struct dump *d)
-{
-	struct cm_reloc_iter it;
-	struct cm_reloc r;
-	struct cm_error e;
-	bool rel = d->h.mode == CM_RELATIVE_OFFSET;
-	uint64_t shown = 0;
-	char enc[64];
-	int ret;
-
-	printf("\n%sRelocation table:%s %" PRIu64 " entr%s (%s)\n",
-	       sgr(d, BOLD), sgr(d, RESET), d->h.pointer_count,
-	       d->h.pointer_count == 1 ? "y" : "ies",
-	       tool_mode_name(d->h.mode));
-	if (!dump_reloc_begin(d, &it))
-		return;
-	printf("  %7s  %10s  %-11s  %10s  %18s  %10s\n", "index", "slot",
-	       rel ? "encoded" : "", "delta", "value", "target");
-	for (;;) {
-		if (d->o->limit_set && shown == d->o->limit) {
-			if (shown < d->h.pointer_count)
-				printf("  ... %" PRIu64 " more (--limit)\n",
-				       d->h.pointer_count - shown);
-			break;
-		}
-		ret = cm_reloc_next(&it, &r, &e);
-		if (ret == 0)
-			break;
-		if (ret < 0) {
-			show_defect(d, &e);
-			break;
-		}
-		if (rel)
-			hex_bytes(&r, enc, sizeof enc);
-		else
-			enc[0] = '\0';
-		printf("  %7" PRIu64 "  0x%08" PRIx64 "  %-11s  %10" PRIu64
-		       "  0x%016" PRIx64 "  0x%08" PRIx64 "\n", r.index,
-		       r.slot, enc, r.delta, r.value, r.target);
-		shown++;
-	}
-}
-
-static void json_relocs(struct dump *d)
-{
-	struct cm_reloc_iter it;
-	struct cm_reloc r;
-	struct cm_error e;
-	uint64_t shown = 0;
-	bool truncated = false;
-	char enc[64];
-	int ret;
-
-	fputs(",\n  \"relocs\": [", stdout);
-	if (dump_reloc_begin(d, &it)) {
-		for (;;) {
-			ret = cm_reloc_next(&it, &r, &e);
-			if (ret == 0)
-				break;
-			if (ret < 0) {
-				dump_note_error(d, &e);
-				break;
-			}
-			if (d->o->limit_set && shown == d->o->limit) {
-				truncated = true;
-				break;
-			}
-			hex_bytes(&r, enc, sizeof enc);
-			/* JSON wants the bytes joined, not spaced. */
-			for (char *s = enc, *t = enc;; s++)
-				if (*s != ' ' && !(*t++ = *s))
-					break;
-			printf("%s\n    {\"index\": %" PRIu64 ", \"slot\": %"
-			       PRIu64 ", \"delta\": %" PRIu64
-			       ", \"value\": %" PRIu64 ", \"target\": %"
-			       PRIu64 ", \"encoded_at\": %" PRIu64
-			       ", \"encoded\": \"%s\"}", shown ? "," : "",
-			       r.index, r.slot, r.delta, r.value, r.target,
-			       r.encoded_at, enc);
-			shown++;
-		}
-	}
-	printf("%s],\n  \"relocs_shown\": %" PRIu64
-	       ", \"relocs_truncated\": %s", shown ? "\n  " : "", shown,
-	       truncated ? "true" : "false");
-}
-
 /* ---- object map ---- */
 
 /*
@@ -573,7 +452,7 @@ ssize_t dump_load_objects(struct dump *d, size_t max,
 	free(*out);
 	*out = NULL;
 fail:
-	show_defect(d, &e);
+	dump_show_defect(d, &e);
 	return -1;
 }
 
@@ -585,14 +464,15 @@ size_t dump_object_limit(const struct dump *d, size_t dflt)
 					  : (size_t)d->o->limit;
 }
 
-static void dump_objects(struct dump *d)
+/* Up to --limit objects, or `dflt` without it. */
+static void dump_objects(struct dump *d, size_t dflt)
 {
 	struct cm_object *obj;
-	size_t max = dump_object_limit(d, OBJECTS_DEFAULT_LIMIT), shown;
+	size_t max = dump_object_limit(d, dflt), shown;
 	ssize_t n;
 
 	if (!d->o->json)
-		printf("\n%sObject map:%s\n", sgr(d, BOLD), sgr(d, RESET));
+		printf("\n%sObject map:%s\n", dump_sgr(d, BOLD), dump_sgr(d, RESET));
 	else
 		fputs(",\n  \"objects\": [", stdout);
 	n = dump_load_objects(d, max, &obj);
@@ -618,100 +498,6 @@ static void dump_objects(struct dump *d)
 	free(obj);
 }
 
-/* ---- statistics ---- */
-
-struct stats {
-	uint64_t count, rel_bytes, largest, largest_slot;
-	bool complete;
-};
-
-static void gather_stats(struct dump *d, struct stats *s)
-{
-	struct cm_reloc_iter it;
-	struct cm_reloc r;
-	struct cm_error e;
-	int ret;
-
-	memset(s, 0, sizeof *s);
-	if (!dump_reloc_begin(d, &it))
-		return;
-	while ((ret = cm_reloc_next(&it, &r, &e)) > 0) {
-		s->count++;
-		s->rel_bytes += vlq_len(r.delta / 8);
-		if (r.delta > s->largest) {
-			s->largest = r.delta;
-			s->largest_slot = r.slot;
-		}
-	}
-	if (ret < 0)
-		show_defect(d, &e);
-	s->complete = ret == 0;
-}
-
-static void dump_stats(struct dump *d)
-{
-	const struct cm_header *h = &d->h;
-	uint64_t words = (h->data_end - h->header_size) / 8;
-	bool rel_ok = h->data_end < CM_RELATIVE_LIMIT;
-	bool rel = h->mode == CM_RELATIVE_OFFSET;
-	double density;
-	struct stats s;
-
-	if (!d->o->json)
-		printf("\n%sStatistics:%s\n", sgr(d, BOLD), sgr(d, RESET));
-	if (!d->hok) {
-		if (d->o->json)
-			fputs(",\n  \"stats\": null", stdout);
-		else
-			printf("  none: the header is defective\n");
-		return;
-	}
-	gather_stats(d, &s);
-	density = words ? (double)s.count / words : 0.0;
-	if (d->o->json) {
-		printf(",\n  \"stats\": {\"complete\": %s, \"pointers\": %"
-		       PRIu64 ", \"data_size\": %" PRIu64
-		       ", \"data_words\": %" PRIu64 ", \"density\": %.6f"
-		       ", \"table_size\": %" PRIu64, s.complete ? "true" :
-		       "false", s.count, h->data_end - h->header_size, words,
-		       density, h->table_size);
-		if (rel_ok)
-			printf(", \"relative_size\": %" PRIu64, s.rel_bytes);
-		else
-			fputs(", \"relative_size\": null", stdout);
-		printf(", \"absolute_size\": %" PRIu64, s.count * 8);
-		if (rel_ok && s.count)
-			printf(", \"relative_bytes_per_pointer\": %.4f",
-			       (double)s.rel_bytes / s.count);
-		else
-			fputs(", \"relative_bytes_per_pointer\": null",
-			      stdout);
-		printf(", \"absolute_bytes_per_pointer\": %s"
-		       ", \"largest_delta\": %" PRIu64 "}",
-		       s.count ? "8.0" : "null", s.largest);
-		return;
-	}
-	printf("  pointers:         %" PRIu64 "%s\n", s.count,
-	       s.complete ? "" : " (table decoded up to a defect)");
-	printf("  data size:        %" PRIu64 " bytes (%" PRIu64 " words)\n",
-	       h->data_end - h->header_size, words);
-	printf("  pointer density:  %.1f%% of the data words are pointers\n",
-	       density * 100);
-	if (rel_ok)
-		printf("  relative table:   %" PRIu64 " bytes, %.2f bytes/"
-		       "pointer%s\n", s.rel_bytes, s.count ?
-		       (double)s.rel_bytes / s.count : 0.0,
-		       rel ? " (this blob)" : " (after --relative)");
-	else
-		printf("  relative table:   impossible (data over 2 GiB)\n");
-	printf("  absolute table:   %" PRIu64 " bytes, %.2f bytes/pointer%s\n",
-	       s.count * 8, s.count ? 8.0 : 0.0,
-	       rel ? " (after --absolute)" : " (this blob)");
-	if (s.count)
-		printf("  largest delta:    %" PRIu64 " bytes (to the slot at "
-		       "0x%" PRIx64 ")\n", s.largest, s.largest_slot);
-}
-
 /* ---- hexdump ---- */
 
 /* Label the parts of the blob that start in [off, end). */
@@ -734,8 +520,8 @@ static void part_labels(const struct dump *d, uint64_t off, uint64_t end)
 	for (size_t i = 0; i < sizeof part / sizeof part[0]; i++)
 		if (part[i].present && part[i].at >= off && part[i].at < end)
 			printf("%s-- %s at 0x%" PRIx64 " --%s\n",
-			       sgr(d, BOLD), part[i].name, part[i].at,
-			       sgr(d, RESET));
+			       dump_sgr(d, BOLD), part[i].name, part[i].at,
+			       dump_sgr(d, RESET));
 }
 
 static void dump_hex(struct dump *d)
@@ -750,7 +536,7 @@ static void dump_hex(struct dump *d)
 	int ret;
 
 	if (d->o->show)
-		printf("\n%sHexdump:%s\n", sgr(d, BOLD), sgr(d, RESET));
+		printf("\n%sHexdump:%s\n", dump_sgr(d, BOLD), dump_sgr(d, RESET));
 	end = d->in.len - start < d->o->hex_len ? d->in.len
 						: start + d->o->hex_len;
 	walking = d->hok && cm_reloc_begin(&it, p, d->in.len, &e) == 0;
@@ -794,7 +580,7 @@ static void dump_hex(struct dump *d)
 				in_slot |= i >= slots[k] && i < slots[k] + 8;
 			for (int k = 0; k < nstrays; k++)
 				in_stray |= i >= strays[k] && i < strays[k] + 8;
-			color = in_stray ? sgr(d, RED) : sgr(d, CYAN);
+			color = in_stray ? dump_sgr(d, RED) : dump_sgr(d, CYAN);
 			in_slot |= in_stray;
 			if (i % 8 == 0)
 				putchar(' ');
@@ -802,7 +588,7 @@ static void dump_hex(struct dump *d)
 				fputs("   ", stdout);
 			else
 				printf("%s%02x%s ", in_slot ? color : "",
-				       p[i], in_slot ? sgr(d, RESET) : "");
+				       p[i], in_slot ? dump_sgr(d, RESET) : "");
 		}
 		fputs(" |", stdout);
 		for (uint64_t i = line; i < line + 16; i++)
@@ -814,14 +600,20 @@ static void dump_hex(struct dump *d)
 			       slots[k] - line, targets[k]);
 		for (int k = 0; k < nstrays; k++)
 			printf(" %sunrecorded@+%" PRIu64 "->0x%" PRIx64 "%s",
-			       sgr(d, RED), strays[k] - line,
+			       dump_sgr(d, RED), strays[k] - line,
 			       dump_word_at(d, strays[k]) - d->h.base,
-			       sgr(d, RESET));
+			       dump_sgr(d, RESET));
 		putchar('\n');
 	}
 }
 
 /* ---- main ---- */
+
+/* Objects listed without --limit: all of them with --all. */
+static size_t object_default(const struct dump *d)
+{
+	return d->o->all ? SIZE_MAX / 2 : OBJECTS_DEFAULT_LIMIT;
+}
 
 static void json_document(struct dump *d, int status,
 			  const struct cm_error *verdict)
@@ -835,10 +627,10 @@ static void json_document(struct dump *d, int status,
 	if (show & SHOW_HEADER)
 		json_header(d, status, verdict);
 	if (show & SHOW_RELOCS) {
-		json_relocs(d);
+		dump_relocs_json(d);
 		json_unrecorded(d);
 		if (dump_has_object_map(d))
-			dump_objects(d);
+			dump_objects(d, object_default(d));
 	}
 	if (show & SHOW_STATS)
 		dump_stats(d);
@@ -850,22 +642,48 @@ static void json_document(struct dump *d, int status,
 	puts(d->nerrors ? "\n  ]\n}" : "]\n}");
 }
 
+/*
+ * What cma-dump prints without a view option: what a person reads first,
+ * in a time and length that do not grow with the table (but for the check
+ * and one pass over the table's bits).
+ */
+static void text_summary(struct dump *d, int status,
+			 const struct cm_error *verdict,
+			 const struct cm_error *herr)
+{
+	size_t rows = d->o->limit_set ? dump_object_limit(d, 0)
+				      : SUMMARY_OBJECTS;
+
+	text_header(d, status, verdict, herr);
+	if (!d->hok)
+		return;
+	dump_stats(d);
+	dump_relocs_summary(d);
+	if (d->nunrecorded)
+		text_unrecorded(d, rows);
+	if (dump_has_object_map(d))
+		dump_objects(d, rows);
+}
+
 static void text_document(struct dump *d, int status,
 			  const struct cm_error *verdict,
 			  const struct cm_error *herr)
 {
 	unsigned show = d->o->show;
+	size_t rows = d->o->limit_set ? dump_object_limit(d, 0) : SIZE_MAX;
 
-	if (!show && !d->o->hex)
-		show = SHOW_HEADER | SHOW_RELOCS;
+	if (!show && !d->o->hex) {
+		text_summary(d, status, verdict, herr);
+		return;
+	}
 	if (show & SHOW_HEADER || (!d->hok && show))
 		text_header(d, status, verdict, herr);
 	if (show & SHOW_RELOCS && d->hok) {
-		text_relocs(d);
+		dump_relocs_text(d);
 		if (d->nunrecorded)
-			text_unrecorded(d);
+			text_unrecorded(d, rows);
 		if (dump_has_object_map(d))
-			dump_objects(d);
+			dump_objects(d, object_default(d));
 	}
 	if (show & SHOW_STATS && d->hok)
 		dump_stats(d);
@@ -929,5 +747,6 @@ int main(int argc, char **argv)
 	}
 	tool_input_close(&d.in);
 	free(d.unrecorded);
+	free(d.bits);
 	return tool_finish(status);
 }

@@ -24,8 +24,14 @@ struct dframe {
 	bool comma;		/* flat: a field came before its first */
 };
 
+/* Output through a buffer of our own: a typed dump of a large blob is
+ * hundreds of megabytes of small pieces, too many for stdio calls. */
+#define OBUF_SIZE (1 << 16)
+
 struct dumper {
 	FILE *out;
+	char obuf[OBUF_SIZE];
+	size_t on;
 	const struct tblob *tb;
 	const struct typed_dump_opts *o;
 	struct seen_set seen;
@@ -36,32 +42,113 @@ struct dumper {
 	char *why;
 };
 
-static void indent(struct dumper *d, uint32_t level)
+static void oflush(struct dumper *d)
 {
-	fputc('\n', d->out);
-	for (uint32_t i = 0; i < (level < INDENT_MAX ? level : INDENT_MAX); i++)
-		fputs("  ", d->out);
+	fwrite(d->obuf, 1, d->on, d->out);
+	d->on = 0;
 }
 
-/* A quoted, escaped string of n bytes (JSON escapes suit C readers too). */
-static void quoted(FILE *f, const uint8_t *s, size_t n)
+static void owrite(struct dumper *d, const char *s, size_t n)
 {
-	fputc('"', f);
-	for (size_t i = 0; i < n; i++) {
-		uint8_t c = s[i];
-
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c == '\n')
-			fputs("\\n", f);
-		else if (c == '\t')
-			fputs("\\t", f);
-		else if (c < 0x20 || c >= 0x7f)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
+	if (d->on + n > OBUF_SIZE) {
+		oflush(d);
+		if (n > OBUF_SIZE) {
+			fwrite(s, 1, n, d->out);
+			return;
+		}
 	}
-	fputc('"', f);
+	memcpy(d->obuf + d->on, s, n);
+	d->on += n;
+}
+
+static inline void ochar(struct dumper *d, char c)
+{
+	if (d->on == OBUF_SIZE)
+		oflush(d);
+	d->obuf[d->on++] = c;
+}
+
+static void oputs(struct dumper *d, const char *s)
+{
+	owrite(d, s, strlen(s));
+}
+
+static void oprintf(struct dumper *d, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void oprintf(struct dumper *d, const char *fmt, ...)
+{
+	size_t room;
+	va_list ap;
+	int n;
+
+	if (OBUF_SIZE - d->on < 512)
+		oflush(d);
+	room = OBUF_SIZE - d->on;
+	va_start(ap, fmt);
+	n = vsnprintf(d->obuf + d->on, room, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		d->on += (size_t)n < room ? (size_t)n : room - 1;
+}
+
+/* A number in decimal, without printf's format parsing. */
+static void ou64(struct dumper *d, uint64_t v)
+{
+	char b[24];
+	size_t i = sizeof b;
+
+	do {
+		b[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	owrite(d, b + i, sizeof b - i);
+}
+
+static void oi64(struct dumper *d, int64_t v)
+{
+	if (v < 0) {
+		ochar(d, '-');
+		ou64(d, -(uint64_t)v);
+	} else {
+		ou64(d, (uint64_t)v);
+	}
+}
+
+static void indent(struct dumper *d, uint32_t level)
+{
+	ochar(d, '\n');
+	for (uint32_t i = 0; i < (level < INDENT_MAX ? level : INDENT_MAX); i++)
+		owrite(d, "  ", 2);
+}
+
+/* A quoted, escaped string of n bytes (JSON escapes suit C readers too);
+ * runs of plain bytes are copied whole. */
+static void quoted(struct dumper *d, const uint8_t *s, size_t n)
+{
+	ochar(d, '"');
+	for (size_t i = 0; i < n;) {
+		size_t run = i;
+		uint8_t c;
+
+		while (run < n && s[run] >= 0x20 && s[run] < 0x7f
+		       && s[run] != '"' && s[run] != '\\')
+			run++;
+		owrite(d, (const char *)s + i, run - i);
+		if (run == n)
+			break;
+		c = s[run];
+		if (c == '"' || c == '\\')
+			oprintf(d, "\\%c", c);
+		else if (c == '\n')
+			owrite(d, "\\n", 2);
+		else if (c == '\t')
+			owrite(d, "\\t", 2);
+		else
+			oprintf(d, "\\u%04x", c);
+		i = run + 1;
+	}
+	ochar(d, '"');
 }
 
 /* A string at blob offset t: quoted, cut at the bound. */
@@ -74,17 +161,17 @@ static void string_at(struct dumper *d, uint64_t t)
 	size_t cut = n > d->o->string_max ? d->o->string_max : n;
 
 	if (!nul) {
-		fprintf(d->out, d->json ? "{\"$error\": \"string at %" PRIu64
+		oprintf(d, d->json ? "{\"$error\": \"string at %" PRIu64
 			" runs past the data end\"}"
 			: "<error: string at 0x%" PRIx64 " runs past the data "
 			  "end>", t);
 		return;
 	}
 	if (cut < n && d->json)
-		fputs("{\"$string\": ", d->out);
-	quoted(d->out, s, cut);
+		oputs(d, "{\"$string\": ");
+	quoted(d, s, cut);
 	if (cut < n)
-		fprintf(d->out, d->json ? ", \"$length\": %zu}"
+		oprintf(d, d->json ? ", \"$length\": %zu}"
 				      : "... (%zu bytes)", n);
 }
 
@@ -99,12 +186,12 @@ static void number(struct dumper *d, uint64_t v, bool is_signed,
 		   unsigned bits)
 {
 	if (d->o->hex)
-		fprintf(d->out, d->json ? "\"0x%" PRIx64 "\"" : "0x%" PRIx64,
+		oprintf(d, d->json ? "\"0x%" PRIx64 "\"" : "0x%" PRIx64,
 			bits < 64 ? v & ((UINT64_C(1) << bits) - 1) : v);
 	else if (is_signed)
-		fprintf(d->out, "%" PRId64, sign_extend(v, bits));
+		oi64(d, sign_extend(v, bits));
 	else
-		fprintf(d->out, "%" PRIu64, v);
+		ou64(d, v);
 }
 
 static void floating(struct dumper *d, const uint8_t *p, uint64_t size)
@@ -125,9 +212,9 @@ static void floating(struct dumper *d, const uint8_t *p, uint64_t size)
 		memcpy(&x, p, sizeof x < size ? sizeof x : size);
 	}
 	if (!isfinite(x))
-		fprintf(d->out, d->json ? "\"%Lg\"" : "%Lg", x);
+		oprintf(d, d->json ? "\"%Lg\"" : "%Lg", x);
 	else
-		fprintf(d->out, size == 4 ? "%.9Lg" : "%.17Lg", x);
+		oprintf(d, size == 4 ? "%.9Lg" : "%.17Lg", x);
 }
 
 static void enum_value(struct dumper *d, const struct cm_type *x,
@@ -142,7 +229,7 @@ static void enum_value(struct dumper *d, const struct cm_type *x,
 							     + k];
 
 		if (m->offset == want && m->name) {
-			fprintf(d->out, d->json ? "\"%s\"" : "%s", m->name);
+			oprintf(d, d->json ? "\"%s\"" : "%s", m->name);
 			return;
 		}
 	}
@@ -152,13 +239,13 @@ static void enum_value(struct dumper *d, const struct cm_type *x,
 /* A union: raw bytes, since which member is live is not recorded. */
 static void union_raw(struct dumper *d, uint64_t off, const struct cm_type *x)
 {
-	fputs(d->json ? "{\"$union\": \"" : "<union, shown raw: ", d->out);
+	oputs(d, d->json ? "{\"$union\": \"" : "<union, shown raw: ");
 	for (uint64_t i = 0; i < x->size && i < 256; i++)
-		fprintf(d->out, "%02x", d->tb->b[off + i]);
-	fputs(x->size > 256 ? "..." : "", d->out);
-	fputs(d->json ? "\", \"$note\": \"which member is live is not "
+		oprintf(d, "%02x", d->tb->b[off + i]);
+	oputs(d, x->size > 256 ? "..." : "");
+	oputs(d, d->json ? "\", \"$note\": \"which member is live is not "
 			"recorded\"}"
-		      : ">", d->out);
+		      : ">");
 }
 
 static int push(struct dumper *d, struct dframe f)
@@ -194,20 +281,20 @@ static int open_aggregate(struct dumper *d, uint64_t off, uint32_t ty,
 {
 	const struct cm_type *x = &d->tb->t->types[ty];
 
-	if (object && d->json)
-		fprintf(d->out, "{\"$offset\": %" PRIu64 ", \"$type\": ", off);
 	if (object && d->json) {
-		quoted(d->out, (const uint8_t *)(x->name ? x->name : "?"),
+		owrite(d, "{\"$offset\": ", 12);
+		ou64(d, off);
+		owrite(d, ", \"$type\": ", 11);
+		quoted(d, (const uint8_t *)(x->name ? x->name : "?"),
 		       strlen(x->name ? x->name : "?"));
-		fputs(x->kind == CM_TYPE_ARRAY ? ", \"$elements\": [" : "",
-		      d->out);
+		oputs(d, x->kind == CM_TYPE_ARRAY ? ", \"$elements\": [" : "");
 	} else if (object) {
-		fprintf(d->out, "%s @0x%" PRIx64 " ",
+		oprintf(d, "%s @0x%" PRIx64 " ",
 			x->name ? x->name : "(anonymous)", off);
 	}
 	if (!object || !d->json || x->kind != CM_TYPE_ARRAY)
-		fputs(x->kind == CM_TYPE_ARRAY ? "[" : object && d->json
-			  ? "" : "{", d->out);
+		oputs(d, x->kind == CM_TYPE_ARRAY ? "[" : object && d->json
+			  ? "" : "{");
 	return push(d, (struct dframe){ .off = off, .type = ty,
 				       .level = level, .depth = depth,
 				       .header = object && d->json
@@ -245,11 +332,11 @@ static int pointer_value(struct dumper *d, uint64_t at, uint32_t ptr,
 	int fresh;
 
 	if (!v) {
-		fputs(d->json ? "null" : "NULL", d->out);
+		oputs(d, d->json ? "null" : "NULL");
 		return 0;
 	}
 	if (!tblob_is_slot(tb, at)) {
-		fprintf(d->out, d->json ? "{\"$error\": \"not a recorded slot"
+		oprintf(d, d->json ? "{\"$error\": \"not a recorded slot"
 			"\", \"value\": %" PRIu64 "}"
 			: "<error: 0x%" PRIx64 " is not a recorded slot>", v);
 		return 0;
@@ -257,14 +344,14 @@ static int pointer_value(struct dumper *d, uint64_t at, uint32_t ptr,
 	target = tblob_target(tb, v);
 	x = to == CM_TYPE_NONE ? NULL : &t->types[to];
 	if (x && x->kind == CM_TYPE_FUNCTION) {
-		fputs(d->json ? "{\"$error\": \"function pointer: never valid "
+		oputs(d, d->json ? "{\"$error\": \"function pointer: never valid "
 				"in a blob\"}"
 			      : "<error: a function pointer is never valid in "
-				"a blob>", d->out);
+				"a blob>");
 		return 0;
 	}
 	if (!x || x->kind == CM_TYPE_OPAQUE) {
-		fprintf(d->out, d->json ? "{\"$offset\": %" PRIu64 "}"
+		oprintf(d, d->json ? "{\"$offset\": %" PRIu64 "}"
 					: "@0x%" PRIx64, target);
 		return 0;
 	}
@@ -273,7 +360,7 @@ static int pointer_value(struct dumper *d, uint64_t at, uint32_t ptr,
 		return 0;
 	}
 	if (x->size > tb->h.data_end - target) {
-		fprintf(d->out, d->json ? "{\"$error\": \"target does not fit "
+		oprintf(d, d->json ? "{\"$error\": \"target does not fit "
 			"in the data\", \"$offset\": %" PRIu64 "}"
 			: "<error: target @0x%" PRIx64 " does not fit in the "
 			  "data>", target);
@@ -281,7 +368,7 @@ static int pointer_value(struct dumper *d, uint64_t at, uint32_t ptr,
 	}
 	if ((d->o->depth && depth >= d->o->depth)
 	    || (d->o->max_objects && d->objects >= d->o->max_objects)) {
-		fprintf(d->out, d->json ? "{\"$ref\": %" PRIu64 ", \"$cut\": "
+		oprintf(d, d->json ? "{\"$ref\": %" PRIu64 ", \"$cut\": "
 			"true}" : "-> @0x%" PRIx64 " (not followed)", target);
 		return 0;
 	}
@@ -291,20 +378,25 @@ static int pointer_value(struct dumper *d, uint64_t at, uint32_t ptr,
 		return -1;
 	}
 	if (!fresh) {
-		fprintf(d->out, d->json ? "{\"$ref\": %" PRIu64 "}"
-					: "-> @0x%" PRIx64 " (seen)", target);
+		if (d->json) {
+			owrite(d, "{\"$ref\": ", 9);
+			ou64(d, target);
+			ochar(d, '}');
+		} else {
+			oprintf(d, "-> @0x%" PRIx64 " (seen)", target);
+		}
 		return 0;
 	}
 	d->objects++;
 	if (!d->json)
-		fputs("-> ", d->out);
+		oputs(d, "-> ");
 	if (!is_aggregate(x)) {
 		/* A pointer to a scalar: the scalar, in an object. */
 		if (d->json)
-			fprintf(d->out, "{\"$offset\": %" PRIu64
+			oprintf(d, "{\"$offset\": %" PRIu64
 				", \"$value\": ", target);
 		else
-			fprintf(d->out, "@0x%" PRIx64 " ", target);
+			oprintf(d, "@0x%" PRIx64 " ", target);
 		return 1;	/* the caller prints the value, then closes */
 	}
 	if (char_array(t, x)) {
@@ -339,10 +431,10 @@ static int value(struct dumper *d, uint64_t off, uint32_t ty, uint32_t bo,
 		case CM_TYPE_UINT:
 		case CM_TYPE_CHAR:
 			if (x->size > 8) {
-				fputs(d->json ? "\"0x" : "0x", d->out);
+				oputs(d, d->json ? "\"0x" : "0x");
 				for (uint64_t i = x->size; i--;)
-					fprintf(d->out, "%02x", p[i]);
-				fputs(d->json ? "\"" : "", d->out);
+					oprintf(d, "%02x", p[i]);
+				oputs(d, d->json ? "\"" : "");
 				return 0;
 			}
 			v = field_bits(p, x->size, bo, bs);
@@ -350,14 +442,14 @@ static int value(struct dumper *d, uint64_t off, uint32_t ty, uint32_t bo,
 				     || (x->flags & CM_TYPE_SIGNED), bits);
 			if (x->kind == CM_TYPE_CHAR && !d->json && v >= 0x20
 			    && v < 0x7f)
-				fprintf(d->out, " '%c'", (char)v);
+				oprintf(d, " '%c'", (char)v);
 			return 0;
 		case CM_TYPE_BOOL:
 			v = field_bits(p, 1, bo, bs);
 			if (v > 1)
 				number(d, v, false, bits);
 			else
-				fputs(v ? "true" : "false", d->out);
+				oputs(d, v ? "true" : "false");
 			return 0;
 		case CM_TYPE_FLOAT:
 			floating(d, p, x->size);
@@ -382,11 +474,11 @@ static int value(struct dumper *d, uint64_t off, uint32_t ty, uint32_t bo,
 			if (x->kind == CM_TYPE_POINTER) {
 				rc = pointer_value(d, off, ty, level, depth,
 						   false);
-				fputs(d->json ? "}" : "", d->out);
+				oputs(d, d->json ? "}" : "");
 				return rc < 0 ? -1 : 0;
 			}
 			rc = value(d, off, ty, 0, 0, level, depth + 1, false);
-			fputs(d->json ? "}" : "", d->out);
+			oputs(d, d->json ? "}" : "");
 			return rc;
 		case CM_TYPE_ARRAY:
 			if (char_array(t, x)) {
@@ -394,7 +486,7 @@ static int value(struct dumper *d, uint64_t off, uint32_t ty, uint32_t bo,
 				size_t n = nul ? (size_t)(nul - p)
 					       : (size_t)x->size;
 
-				quoted(d->out, p, n > d->o->string_max
+				quoted(d, p, n > d->o->string_max
 						  ? d->o->string_max : n);
 				return 0;
 			}
@@ -402,7 +494,7 @@ static int value(struct dumper *d, uint64_t off, uint32_t ty, uint32_t bo,
 		case CM_TYPE_STRUCT:
 			return open_aggregate(d, off, ty, level, depth, false);
 		default:
-			fputs(d->json ? "null" : "<no value>", d->out);
+			oputs(d, d->json ? "null" : "<no value>");
 			return 0;
 		}
 	}
@@ -417,14 +509,14 @@ static void close_frame(struct dumper *d, const struct dframe *f)
 	if (!f->flat) {
 		if (!d->json)
 			indent(d, f->level);
-		fputs(x->kind == CM_TYPE_ARRAY ? "]" : "}", d->out);
+		oputs(d, x->kind == CM_TYPE_ARRAY ? "]" : "}");
 	}
 	for (uint64_t i = 0; i < n; i++) {
 		uint32_t lv = f->level > i + 1 ? f->level - (uint32_t)i - 1 : 0;
 
 		if (!d->json)
 			indent(d, lv);
-		fputs("}", d->out);
+		oputs(d, "}");
 	}
 }
 
@@ -454,7 +546,7 @@ static int run(struct dumper *d)
 		if (x->kind == CM_TYPE_ARRAY) {
 			at = f->off + (uint64_t)i * t->types[x->target].size;
 			if (d->json)
-				fputs(i ? ", " : "", d->out);
+				oputs(d, i ? ", " : "");
 			else
 				indent(d, level);
 			if (value(d, at, x->target, 0, 0, level, depth, last))
@@ -479,13 +571,13 @@ static int run(struct dumper *d)
 				continue;
 			}
 			if (d->json) {
-				fputs(comma ? ", " : "", d->out);
-				quoted(d->out, (const uint8_t *)name,
+				oputs(d, comma ? ", " : "");
+				quoted(d, (const uint8_t *)name,
 				       strlen(name));
-				fputs(": ", d->out);
+				oputs(d, ": ");
 			} else {
 				indent(d, level);
-				fprintf(d->out, "%s = ", name);
+				oprintf(d, "%s = ", name);
 			}
 			if (value(d, at, m->type, m->bit_offset, m->bit_size,
 				  level, depth, last))
@@ -622,13 +714,13 @@ static void dot_label_scalar(struct dumper *d, uint64_t off,
 
 	if (x->kind == CM_TYPE_STRUCT || x->kind == CM_TYPE_UNION
 	    || (x->kind == CM_TYPE_ARRAY && !char_array(d->tb->t, x))) {
-		fputs("...", d->out);
+		oputs(d, "...");
 		return;
 	}
 	if (x->kind == CM_TYPE_POINTER) {
 		uint64_t v = tload64(d->tb, off + m->offset);
 
-		fputs(v ? "*" : "NULL", d->out);
+		oputs(d, v ? "*" : "NULL");
 		return;
 	}
 	/* Scalars through the JSON printer: quotes escaped for dot. */
@@ -648,8 +740,7 @@ static int dump_dot(struct dumper *d)
 
 	if (!fs.by_type)
 		return -1;
-	fputs("digraph cma {\n  node [shape=record, fontname=monospace];\n",
-	      d->out);
+	oputs(d, "digraph cma {\n  node [shape=record, fontname=monospace];\n");
 	seen_add(&d->seen, tb->h.root, t->root);
 	todo = malloc(sizeof *todo * (cap = 256));
 	if (!todo)
@@ -665,7 +756,7 @@ static int dump_dot(struct dumper *d)
 		if (!f)
 			goto nomem;
 		d->objects++;
-		fprintf(d->out, "  n%" PRIx64 " [label=\"{%s @0x%" PRIx64,
+		oprintf(d, "  n%" PRIx64 " [label=\"{%s @0x%" PRIx64,
 			off, x->name ? x->name : "(anonymous)", off);
 		for (uint32_t k = 0; x->kind == CM_TYPE_STRUCT
 		     && k < x->member_count; k++) {
@@ -675,23 +766,25 @@ static int dump_dot(struct dumper *d)
 			char *buf = NULL;
 			size_t blen = 0;
 
+			oflush(d);
 			d->out = open_memstream(&buf, &blen);
 			if (!d->out) {
 				d->out = real;
 				goto nomem;
 			}
 			dot_label_scalar(d, off, m);
+			oflush(d);
 			fclose(d->out);
 			d->out = real;
-			fprintf(d->out, "|<f%u>%s = ", k,
+			oprintf(d, "|<f%u>%s = ", k,
 				m->name ? m->name : "(anonymous)");
 			for (size_t c = 0; c < blen && c < 64; c++)
-				fprintf(d->out, "%s%c", strchr("\"{}<>|\\",
+				oprintf(d, "%s%c", strchr("\"{}<>|\\",
 							       buf[c])
 					? "\\" : "", buf[c]);
 			free(buf);
 		}
-		fputs("}\"];\n", d->out);
+		oputs(d, "}\"];\n");
 		for (size_t k = 0; k < f->n; k++) {
 			const struct flat_entry *e = &f->e[k];
 			uint64_t at = off + e->off, v = tload64(tb, at), tg;
@@ -704,7 +797,7 @@ static int dump_dot(struct dumper *d)
 			tg = tblob_target(tb, v);
 			if (t->types[e->target].size > tb->h.data_end - tg)
 				continue;
-			fprintf(d->out, "  n%" PRIx64 " -> n%" PRIx64
+			oprintf(d, "  n%" PRIx64 " -> n%" PRIx64
 				" [label=\"+%" PRIu64 "\"];\n", off, tg,
 				e->off);
 			if ((d->o->max_objects
@@ -722,7 +815,7 @@ static int dump_dot(struct dumper *d)
 			todo[n++].type = e->target;
 		}
 	}
-	fputs("}\n", d->out);
+	oputs(d, "}\n");
 	goto out;
 nomem:
 	snprintf(d->why, TYPES_WHY_MAX, "out of memory");
@@ -776,7 +869,7 @@ int typed_dump(FILE *out, const uint8_t *blob, size_t len,
 	seen_add(&d.seen, off, ty);
 	d.objects = 1;
 	if (!d.json)
-		fprintf(out, "%s: ", o->path ? o->path : "root");
+		oprintf(&d, "%s: ", o->path ? o->path : "root");
 	if (!o->path && is_aggregate(&t->types[ty])
 	    && !char_array(t, &t->types[ty]))
 		rc = open_aggregate(&d, off, ty, 0, 0, true);
@@ -785,8 +878,9 @@ int typed_dump(FILE *out, const uint8_t *blob, size_t len,
 			   m ? m->bit_size : 0, 0, 0, false);
 	if (rc == 0)
 		rc = run(&d);
-	fputc('\n', out);
+	ochar(&d, '\n');
 out:
+	oflush(&d);
 	free(d.st);
 	seen_free(&d.seen);
 	tblob_close(&tb);

@@ -39,6 +39,75 @@ def dump_default_text():
     check("8.00 bytes/pointer" in out)
 
 
+def table_rows(text):
+    """(index, slot, delta, value) of each relocation table row in text."""
+    return [tuple(int(x, 0) for x in m.groups())
+            for m in re.finditer(r"^\s+(\d+)\s+(0x[0-9a-f]+)\s+"
+                                 r"(?:(?:[0-9a-f]{2} )*[0-9a-f]{2}\s+|-\s+)?"
+                                 r"(\d+)\s+(0x[0-9a-f]+)\s+0x[0-9a-f]+$",
+                                 text, re.M)]
+
+
+@case
+def dump_summary_by_default():
+    for mode in ("relative", "absolute"):
+        p = blob("list", 3000, mode)
+        h = header(read(p))
+        relocs = dump_json(p)[1]["relocs"]
+        st, out, err = run(DUMP, p)
+        eq((st, err), (0, ""))
+        check(re.search(r"^Mode:\s+%s$" % mode, out, re.M), out)
+        check(re.search(r"^Verdict:\s+valid$", out, re.M), out)
+        # The statistics are --stats' own.
+        stats = run(DUMP, "--stats", p)[1]
+        check(stats in out, out)
+        first, around = out.split("\nAround the root (offset 0x%x)"
+                                  % h["root"])
+        eq(table_rows(first), [(r["index"], r["slot"], r["delta"],
+                                r["value"]) for r in relocs[:8]])
+        # The four entries before the root's offset and those from it.
+        before = [r for r in relocs if r["slot"] < h["root"]][-4:]
+        after = [r for r in relocs if r["slot"] >= h["root"]][:4]
+        check(after, "the list's root holds its next pointer")
+        eq(table_rows(around), [(r["index"], r["slot"], r["delta"],
+                                 r["value"]) for r in before + after])
+        check("%d entries in all: --relocs or --all lists every one"
+              % len(relocs) in out, out)
+        # Its length does not grow with the table.
+        small = run(DUMP, blob("list", 300, mode))[1]
+        eq(len(small.splitlines()), len(out.splitlines()), small)
+
+
+@case
+def dump_all_shows_every_entry():
+    p = blob("list", 3000, "relative")
+    st, out, err = run(DUMP, "--all", p)
+    eq((st, err), (0, ""))
+    relocs = dump_json(p)[1]["relocs"]
+    eq(table_rows(out), [(r["index"], r["slot"], r["delta"], r["value"])
+                         for r in relocs])
+    eq(out, run(DUMP, "--header", "--relocs", "--stats", p)[1])
+    eq(run(DUMP, "-a", p)[1], out)
+    # The object map, whole: the summary stops at its first objects.
+    p = blob("list", 3000, "relative", omap=True)
+    objects = [m for m in re.findall(r"^\s+\d+\s+0x[0-9a-f]+\s+\d+ bytes",
+                                     run(DUMP, "--all", p)[1], re.M)]
+    eq(len(objects), 3000)
+    summary = run(DUMP, p)[1]
+    eq(len(re.findall(r"^\s+\d+\s+0x[0-9a-f]+\s+\d+ bytes", summary,
+                      re.M)), 8, summary)
+    check("3000 objects (the rest cut: --limit)" in summary, summary)
+    # A defective table: the summary stops at the defect, as the walk does.
+    bad = variant(blob("list", 3000, "absolute"), "cut-slot.cm",
+                  lambda b: put64(b, header(b)["table_offset"] + 8 * 3,
+                                  1 << 40))
+    st, out, err = run(DUMP, bad)
+    eq(st, 1)
+    eq(len(table_rows(out)), 3, out)
+    check("** defect at offset" in out and "Around the root" not in out,
+          out)
+
+
 @case
 def dump_header_relocs_limit():
     p = blob("list", 9, "absolute")

@@ -311,7 +311,7 @@ void dump_relocs_json(struct dump *d)
  */
 static const uint64_t *slot_bits(struct dump *d)
 {
-	size_t words = d->h.data_end / 512 + 1;
+	size_t words = d->h.data_end / 512 + 2;	/* one more: no copy */
 	struct cm_header h;
 	ssize_t n;
 

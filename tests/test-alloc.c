@@ -482,7 +482,7 @@ static Suite *alloc_suite(void)
 	return s;
 }
 
-int main(void)
+Suite *cm_test_suite(void)
 {
-	return cm_test_run(alloc_suite());
+	return alloc_suite();
 }

@@ -484,7 +484,7 @@ static Suite *arena_suite(void)
 	return s;
 }
 
-int main(void)
+Suite *cm_test_suite(void)
 {
-	return cm_test_run(arena_suite());
+	return arena_suite();
 }

@@ -228,7 +228,7 @@ static Suite *compat_suite(void)
 	return s;
 }
 
-int main(void)
+Suite *cm_test_suite(void)
 {
-	return cm_test_run(compat_suite());
+	return compat_suite();
 }

@@ -392,7 +392,7 @@ static Suite *convert_suite(void)
 	return s;
 }
 
-int main(void)
+Suite *cm_test_suite(void)
 {
-	return cm_test_run(convert_suite());
+	return convert_suite();
 }

@@ -132,7 +132,7 @@ static Suite *faults_suite(void)
 	return s;
 }
 
-int main(void)
+Suite *cm_test_suite(void)
 {
-	return cm_test_run(faults_suite());
+	return faults_suite();
 }

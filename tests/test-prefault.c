@@ -233,7 +233,7 @@ static Suite *prefault_suite(void)
 	return s;
 }
 
-int main(void)
+Suite *cm_test_suite(void)
 {
-	return cm_test_run(prefault_suite());
+	return prefault_suite();
 }

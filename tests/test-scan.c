@@ -535,7 +535,7 @@ static Suite *scan_suite(void)
 	return s;
 }
 
-int main(void)
+Suite *cm_test_suite(void)
 {
-	return cm_test_run(scan_suite());
+	return scan_suite();
 }

@@ -149,7 +149,7 @@ static Suite *table_suite(void)
 	return s;
 }
 
-int main(void)
+Suite *cm_test_suite(void)
 {
-	return cm_test_run(table_suite());
+	return table_suite();
 }

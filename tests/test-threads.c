@@ -320,7 +320,7 @@ static Suite *threads_suite(void)
 	return s;
 }
 
-int main(void)
+Suite *cm_test_suite(void)
 {
-	return cm_test_run(threads_suite());
+	return threads_suite();
 }

@@ -288,7 +288,7 @@ START_TEST(reloc_bitmap_agrees)
 }
 END_TEST
 
-int main(void)
+Suite *cm_test_suite(void)
 {
 	Suite *s = suite_create("types");
 	TCase *tc = tcase_create("section");
@@ -301,5 +301,5 @@ int main(void)
 	tcase_add_test(tc, later_version_skipped);
 	tcase_add_test(tc, reloc_bitmap_agrees);
 	suite_add_tcase(s, tc);
-	return cm_test_run(s);
+	return s;
 }

@@ -12,6 +12,9 @@
 /* Run one suite, print Check's summary; the process exit status. */
 int cm_test_run(Suite *s);
 
+/* The area's suite: each test-<area>.c defines it, test-main.c runs it. */
+Suite *cm_test_suite(void);
+
 /* 8-byte aligned heap copy of n bytes (free with free()). */
 void *cm_test_copy(const void *p, size_t n);
 

@@ -125,7 +125,7 @@ static Suite *vlq_suite(void)
 	return s;
 }
 
-int main(void)
+Suite *cm_test_suite(void)
 {
-	return cm_test_run(vlq_suite());
+	return vlq_suite();
 }

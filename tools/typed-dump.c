@@ -335,14 +335,8 @@ static int pointer_value(struct dumper *d, uint64_t at, uint32_t ptr,
 		oputs(d, d->json ? "null" : "NULL");
 		return 0;
 	}
-	if (!tblob_is_slot(tb, at)) {
-		oprintf(d, d->json ? "{\"$error\": \"not a recorded slot"
-			"\", \"value\": %" PRIu64 "}"
-			: "<error: 0x%" PRIx64 " is not a recorded slot>", v);
-		return 0;
-	}
-	target = tblob_target(tb, v);
 	x = to == CM_TYPE_NONE ? NULL : &t->types[to];
+	/* First, as typed verification: any address is wrong there. */
 	if (x && x->kind == CM_TYPE_FUNCTION) {
 		oputs(d, d->json ? "{\"$error\": \"function pointer: never valid "
 				"in a blob\"}"
@@ -350,6 +344,13 @@ static int pointer_value(struct dumper *d, uint64_t at, uint32_t ptr,
 				"a blob>");
 		return 0;
 	}
+	if (!tblob_is_slot(tb, at)) {
+		oprintf(d, d->json ? "{\"$error\": \"not a recorded slot"
+			"\", \"value\": %" PRIu64 "}"
+			: "<error: 0x%" PRIx64 " is not a recorded slot>", v);
+		return 0;
+	}
+	target = tblob_target(tb, v);
 	if (!x || x->kind == CM_TYPE_OPAQUE) {
 		oprintf(d, d->json ? "{\"$offset\": %" PRIu64 "}"
 					: "@0x%" PRIx64, target);

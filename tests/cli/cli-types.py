@@ -166,6 +166,10 @@ def wrong_cases_refused_with_their_path():
                                     *typed_args(prog, exp))
             eq(got[:2], (want_path, want_off), "%s %s" % (label, shape))
             check(got[2].startswith(message), "%s: %s" % (shape, got[2]))
+            if shape == "fnptr":  # the dump shows it as an error
+                doc = typed_json(*typed_args(prog, exp), p)
+                eq(doc["next"]["fn"], {"$error": "function pointer: never "
+                                       "valid in a blob"})
             st, out, _ = run(VERIFY, "--json", "--no-pointer-scan",
                              *typed_args(prog, exp), p)
             doc = json.loads(out)[0]
@@ -325,6 +329,35 @@ def no_dwarf_says_rebuild_with_g():
     st, out, err = run(DUMP, "--types=" + p, "--root-type=struct node", p)
     eq(st, 2)
     check("not an ELF file" in err, err)
+    prog = producers()[0][1]
+    cut = write(path("truncated-producer"), read(prog)[:3000])
+    st, out, err = run(DUMP, "--types=" + cut, "--root-type=struct node", p)
+    eq(st, 2, "a truncated ELF: " + err)
+    check(err.startswith("cma-dump: %s: " % cut), err)
+
+
+@case
+def one_name_two_layouts_is_reported():
+    cc = compilers()[0][0]
+    work = os.path.join(CACHE, "odr-%d" % os.getpid())
+    os.makedirs(work)
+    try:
+        objs = []
+        for unit, flags in (("one", []), ("two", ["-DWRONG", "-DSECOND"])):
+            o = os.path.join(work, unit + ".o")
+            subprocess.run([cc, "-g", "-c", "-DNAME=data"] + flags +
+                           [CONSUMER_C, "-o", o], check=True)
+            objs.append(o)
+        exe = os.path.join(work, "two-layouts")
+        subprocess.run([cc] + objs + ["-o", exe], check=True)
+        p, _ = produce(producers()[0][1], "data")
+        st, out, err = run(VERIFY, "--types=" + exe, "--root-type=struct data",
+                           p)
+        eq(st, 2)
+        check("'struct data' is defined differently in" in err and
+              "C has no one-definition rule" in err, err)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 @case

@@ -43,6 +43,7 @@ struct tnode {			/* a binary tree */
 struct dag {			/* two parents share a child */
 	char *name;
 	struct dag *a, *b;
+	void *any;		/* shown as an offset, not followed */
 };
 
 struct point {
@@ -318,18 +319,20 @@ static void *shape_dag(void)
 	link_to(&r->b, y);
 	link_to(&x->a, z);
 	link_to(&y->b, z);
+	link_to(&r->any, z);
 	fputs("{\"root\": \"struct dag\", \"json\": ", out);
 	obj_start(r, "struct dag");
 	fputs(", \"name\": \"root\", \"a\": ", out);
 	obj_start(x, "struct dag");
 	fputs(", \"name\": \"x\", \"a\": ", out);
 	obj_start(z, "struct dag");
-	fputs(", \"name\": \"shared\", \"a\": null, \"b\": null}, \"b\": null}"
-	      ", \"b\": ", out);
+	fputs(", \"name\": \"shared\", \"a\": null, \"b\": null, \"any\": "
+	      "null}, \"b\": null, \"any\": null}, \"b\": ", out);
 	obj_start(y, "struct dag");
 	fputs(", \"name\": \"y\", \"a\": null, \"b\": ", out);
 	ref(z);
-	fputs("}}", out);
+	fprintf(out, ", \"any\": null}, \"any\": {\"$offset\": %llu}}",
+		(unsigned long long)at(z));
 	return r;
 }
 

@@ -7,7 +7,6 @@
 
 #include "format.h"
 
-
 /*
  * What a v1 blob is written from, in the output's offsets. The slots come
  * from a cursor; start() rewinds it before each walk (up to five).

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cma-private.h"
+#include "format.h"
 #include "cpu.h"
 
 static const char *const level_names[CM_CPU_LEVELS] = {

@@ -54,7 +54,6 @@ enum {
 #define CM_SECTION_TYPES	2u	/* type description (types.c) */
 #define CM_TYPES_VERSION	1u
 
-
 /* A relative table entry is at most this many VLQ bytes (28 bits). */
 #define CM_VLQ_REL_MAX_BYTES	4
 /* Any field beyond this is nonsense on a 48-bit address space. */

@@ -3,7 +3,7 @@
 #ifndef CMA_HASH_KERNELS_H
 #define CMA_HASH_KERNELS_H
 
-#include "cma-private.h"
+#include "hash.h"
 #include "cpu.h"
 
 #define STRIPE 64

@@ -7,7 +7,6 @@
 
 #include "format.h"
 
-
 /* XXH3-64, streamed; the data's pointer words can be rebased on the fly. */
 struct cm_hash {
 	uint64_t acc[8];

@@ -3,9 +3,9 @@
 #ifndef CMA_PREFAULT_H
 #define CMA_PREFAULT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
 
 /*
  * A relocation's writes fault a page at a time on a fresh mapping (a

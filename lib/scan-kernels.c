@@ -7,7 +7,6 @@
 #define GROUP_WORDS CM_SCAN_GROUP_WORDS
 #define GROUP_BYTES (GROUP_WORDS * 8)
 
-
 uint64_t cm_scan_count_scalar(const uint8_t *p, size_t words, uint64_t lo,
 			      uint64_t span)
 {

@@ -6,7 +6,6 @@
 
 #include "format.h"
 
-
 /*
  * The scan's rule (doc/format.md, Unrecorded pointers): an 8-byte aligned
  * word w, data_start <= w, w + 8 <= data_end, that is no slot, is a hit

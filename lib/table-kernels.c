@@ -18,7 +18,6 @@ uint64_t cm_repeats_scalar(const uint8_t *p, uint64_t x, uint64_t most)
 	return n;
 }
 
-
 /*
  * Absolute entries eight at a time: aligned, ascending, below the bound
  * and at most 63 words after the first, one mask.

@@ -265,7 +265,6 @@ static inline uint64_t eight_bits(uint64_t x, uint64_t *words)
 	return mask;
 }
 
-
 static inline uint64_t min3(uint64_t a, uint64_t b, uint64_t c)
 {
 	uint64_t ab = a < b ? a : b;

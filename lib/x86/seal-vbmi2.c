@@ -2,7 +2,7 @@
 /* Sealing with AVX-512 VBMI2: a bitmap word's slots by byte compress. */
 #include <immintrin.h>
 
-#include "../cma-private.h"
+#include "../format.h"
 #include "../cpu.h"
 
 /* Bit positions 0-63 as bytes: compressed by a bitmap word, the positions

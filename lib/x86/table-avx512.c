@@ -2,7 +2,7 @@
 /* Absolute table decoding with AVX-512: eight entries a vector. */
 #include <immintrin.h>
 
-#include "../cma-private.h"
+#include "../format.h"
 #include "../cpu.h"
 
 /*

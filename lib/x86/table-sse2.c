@@ -2,7 +2,7 @@
 /* Relative table decoding with SSE2: 64 one-byte deltas in four loads. */
 #include <emmintrin.h>
 
-#include "../cma-private.h"
+#include "../format.h"
 #include "../cpu.h"
 
 uint64_t cm_repeats_sse2(const uint8_t *p, uint64_t x, uint64_t most)

@@ -57,6 +57,8 @@ const struct fig_info fig_info[F_COUNT] = {
 		true },
 	[F_CONVERT] = { "cma_convert_mb_per_s", "cma-convert (other mode)",
 		"MB/s", false },
+	[F_JSON_PRINTF] = { "json_printf_mb_per_s",
+		"JSON slot list by printf", "MB/s", true },
 	[F_DUMP_JSON] = { "cma_dump_json_mb_per_s", "cma-dump --json",
 		"MB/s", false },
 	[F_DUMP_SUMMARY] = { "cma_dump_summary_s", "cma-dump FILE (summary)",
@@ -182,11 +184,11 @@ static void add_tool_ratios(struct target *t, size_t *k,
 		add(t, k, 12, "cma-convert / cp of OUT's size", w->name,
 		    mode_name(mi), f[F_CONVERT].median / f[F_CP].median, 0.8,
 		    true);
-	if (have(&f[F_DUMP_JSON]))
-		add(t, k, 12, "cma-dump --json / 31 MB/s before",
-		    w->name, mode_name(mi),
-		    f[F_DUMP_JSON].median / bench_dump_json_before_mb_per_s,
-		    6.0, true);
+	if (have(&f[F_DUMP_JSON]) && have(&f[F_JSON_PRINTF]))
+		add(t, k, 12, "cma-dump --json / printf writer", w->name,
+		    mode_name(mi),
+		    f[F_DUMP_JSON].median / f[F_JSON_PRINTF].median, 6.0,
+		    true);
 	if (have(&f[F_DUMP_SUMMARY]))
 		add(t, k, 12, "cma-dump summary, seconds", w->name,
 		    mode_name(mi), f[F_DUMP_SUMMARY].median, 0.1, false);

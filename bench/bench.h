@@ -54,6 +54,7 @@ enum fig {
 	F_VERIFY,
 	F_CP,
 	F_CONVERT,
+	F_JSON_PRINTF,
 	F_DUMP_JSON,
 	F_DUMP_SUMMARY,
 	F_FILE_POPULATED,	/* fresh private mappings: bench-fault.c */
@@ -209,8 +210,9 @@ void measure_tools(const struct bench_opts *o, const struct tool_src *s,
 /* The hidden --hash-file entry point: XXH3 of a file read as the tools
  * read it. @return 0; -1 (reported). */
 int bench_hash_file(const char *path);
-/* cma-dump --json's speed before this release, for its goal. */
-extern const double bench_dump_json_before_mb_per_s;
+/* The hidden --json-printf entry point: cma-dump --json's slot list as
+ * its writer made it before, one printf() an entry. @return 0; -1. */
+int bench_json_printf(const char *path);
 
 /* ---- bench-report.c ---- */
 void report_table(const struct bench_opts *o, const struct wl_result *r,

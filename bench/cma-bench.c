@@ -34,6 +34,7 @@ enum {
 	OPT_CHILD_NODES,
 	OPT_CHILD_FD,
 	OPT_HASH_FILE,
+	OPT_JSON_PRINTF,
 };
 
 struct args {
@@ -45,6 +46,7 @@ struct args {
 	size_t child_nodes;
 	int child_fd;
 	const char *hash_file;
+	const char *json_printf;
 };
 
 static const struct argp_option options[] = {
@@ -67,6 +69,7 @@ static const struct argp_option options[] = {
 	{ "child-nodes", OPT_CHILD_NODES, "N", OPTION_HIDDEN, NULL, 0 },
 	{ "child-fd", OPT_CHILD_FD, "FD", OPTION_HIDDEN, NULL, 0 },
 	{ "hash-file", OPT_HASH_FILE, "FILE", OPTION_HIDDEN, NULL, 0 },
+	{ "json-printf", OPT_JSON_PRINTF, "FILE", OPTION_HIDDEN, NULL, 0 },
 	{ 0 }
 };
 
@@ -140,6 +143,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_HASH_FILE:
 		a->hash_file = arg;
+		break;
+	case OPT_JSON_PRINTF:
+		a->json_printf = arg;
 		break;
 	case ARGP_KEY_ARG:
 		argp_error(state, "no arguments expected");
@@ -219,6 +225,8 @@ int main(int argc, char **argv)
 	argp_parse(&argp, argc, argv, 0, NULL, &a);
 	if (a.hash_file)
 		return bench_hash_file(a.hash_file) ? 1 : 0;
+	if (a.json_printf)
+		return bench_json_printf(a.json_printf) ? 1 : 0;
 	if (a.child) {
 		enum workload_kind k;
 

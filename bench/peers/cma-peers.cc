@@ -25,8 +25,9 @@ using namespace peers;
 namespace {
 
 const System *const systems[] = {
-	&cma_system, &cma_trusted_system, &raw_system, &capnp_system,
-	&flatbuffers_system, &boost_node_system, &boost_array_system,
+	&cma_system, &cma_trusted_system, &cma_array_system, &raw_system,
+	&capnp_system, &flatbuffers_system, &boost_node_system,
+	&boost_array_system,
 };
 
 const System *find_system(const std::string &name)
@@ -72,9 +73,8 @@ std::vector<std::string> split(const std::string &s)
 const char usage[] =
 	"usage: cma-peers [--nodes N] [--runs N] [--clock cpu|wall] "
 	"[--dir DIR]\n"
-	"                 [--systems libcma,libcma-trusted,raw,capnproto,"
-	"flatbuffers,\n"
-	"                  boost-node,boost-array]\n"
+	"                 [--systems libcma,libcma-trusted,libcma-array,raw,\n"
+	"                  capnproto,flatbuffers,boost-node,boost-array]\n"
 	"                 [--workloads list,list-random,tree,graph]\n"
 	"Builds, seals and writes the same nodes in each system, then opens\n"
 	"and walks them in a second process; prints the medians of the runs\n"

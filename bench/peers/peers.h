@@ -144,8 +144,9 @@ uint64_t walk(const Plan &p, const G &g, H root)
 uint64_t expected_sum(const Plan &p);
 
 // The systems, one file each.
-extern const System raw_system, cma_system, cma_trusted_system, capnp_system,
-	flatbuffers_system, boost_node_system, boost_array_system;
+extern const System raw_system, cma_system, cma_trusted_system,
+	cma_array_system, capnp_system, flatbuffers_system, boost_node_system,
+	boost_array_system;
 
 // Write n bytes to a new file at path (no fsync: the page cache holds it).
 void write_file(const std::string &path, const void *p, size_t n);

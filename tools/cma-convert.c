@@ -2,6 +2,7 @@
 /* cma-convert: re-encode, rebase or import a blob, replacing OUT atomically. */
 #include <argp.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,8 +137,12 @@ static const struct argp argp = {
 struct out_file {
 	int fd;
 	size_t n;
+	uint64_t written, flushing;	/* bytes written, and sent to disk */
 	uint8_t buf[OUT_BUFFER];
 };
+
+/* Written bytes are sent to the disk in pieces of this size. */
+#define WRITEBACK_STEP (8u << 20)
 
 static int write_all(int fd, const uint8_t *p, size_t len)
 {
@@ -154,12 +159,38 @@ static int write_all(int fd, const uint8_t *p, size_t len)
 	return 0;
 }
 
+/*
+ * Write, and start the disk writing each finished piece while the rest is
+ * converted: the fsync before the rename then waits for the last piece
+ * only. sync_file_range() is a hint; where it fails (a pipe) nothing is
+ * lost.
+ */
+static int out_put(struct out_file *f, const uint8_t *p, size_t len)
+{
+	while (len) {
+		size_t take = len < WRITEBACK_STEP ? len : WRITEBACK_STEP;
+
+		if (write_all(f->fd, p, take) < 0)
+			return -1;
+		f->written += take;
+		p += take;
+		len -= take;
+		if (f->written - f->flushing >= WRITEBACK_STEP) {
+			sync_file_range(f->fd, (off_t)f->flushing,
+					(off_t)(f->written - f->flushing),
+					SYNC_FILE_RANGE_WRITE);
+			f->flushing = f->written;
+		}
+	}
+	return 0;
+}
+
 static int out_flush(struct out_file *f)
 {
 	size_t n = f->n;
 
 	f->n = 0;
-	return write_all(f->fd, f->buf, n);
+	return out_put(f, f->buf, n);
 }
 
 static int out_write(void *ctx, const void *buf, size_t len)
@@ -169,7 +200,7 @@ static int out_write(void *ctx, const void *buf, size_t len)
 	if (f->n + len > sizeof f->buf && out_flush(f) < 0)
 		return -1;
 	if (len >= sizeof f->buf)
-		return write_all(f->fd, buf, len);
+		return out_put(f, buf, len);
 	memcpy(f->buf + f->n, buf, len);
 	f->n += len;
 	return 0;
@@ -275,6 +306,7 @@ int main(int argc, char **argv)
 		f->fd = d.fd;
 	}
 	f->n = 0;
+	f->written = f->flushing = 0;
 	memset(&err, 0, sizeof err);
 	if (convert(&o, &in, f, &err) < 0) {
 		if (errno == EBADMSG) {

@@ -55,6 +55,8 @@ const struct fig_info fig_info[F_COUNT] = {
 		false },
 	[F_CP] = { "cp_mb_per_s", "cp of a file of OUT's size", "MB/s",
 		true },
+	[F_CP_SYNC] = { "cp_sync_mb_per_s", "cp + sync of that copy", "MB/s",
+		true },
 	[F_CONVERT] = { "cma_convert_mb_per_s", "cma-convert (other mode)",
 		"MB/s", false },
 	[F_JSON_PRINTF] = { "json_printf_mb_per_s",
@@ -184,6 +186,11 @@ static void add_tool_ratios(struct target *t, size_t *k,
 		add(t, k, 12, "cma-convert / cp of OUT's size", w->name,
 		    mode_name(mi), f[F_CONVERT].median / f[F_CP].median, 0.8,
 		    true);
+	/* The same with the copy as durable as OUT (cma-convert fsyncs). */
+	if (have(&f[F_CONVERT]) && have(&f[F_CP_SYNC]))
+		add(t, k, 12, "cma-convert / (cp + sync)", w->name,
+		    mode_name(mi), f[F_CONVERT].median / f[F_CP_SYNC].median,
+		    0.8, true);
 	if (have(&f[F_DUMP_JSON]) && have(&f[F_JSON_PRINTF]))
 		add(t, k, 12, "cma-dump --json / printf writer", w->name,
 		    mode_name(mi),

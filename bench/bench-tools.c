@@ -171,6 +171,10 @@ static uint64_t summary_bytes(const char *what, char *const *argv,
 	return (uint64_t)st.st_size;
 }
 
+/* The programs measured, in the order they run. */
+enum { T_XXH3, T_VERIFY, T_CP, T_CP_SYNC, T_CONVERT, T_PRINTF, T_JSON,
+       T_SUMMARY, T_COUNT };
+
 void measure_tools(const struct bench_opts *o, const struct tool_src *s,
 		   struct mode_result *r)
 {
@@ -178,23 +182,36 @@ void measure_tools(const struct bench_opts *o, const struct tool_src *s,
 	char out[PATH_MAX], copy[PATH_MAX], copy_src[PATH_MAX];
 	const char *other = s->mode == CM_RELATIVE_OFFSET ? "--absolute"
 							   : "--relative";
-	struct timed t[] = {
-		{ .fig = F_XXH3_FILE, .argv = { (char *)o->self,
-			(char *)"--hash-file", (char *)s->path },
-		  .bytes = (double)s->size },
-		{ .fig = F_VERIFY, .argv = { verify, (char *)s->path },
-		  .bytes = (double)s->size },
-		{ .fig = F_CP, .argv = { (char *)"cp", copy_src, copy },
-		  .unlink_after = copy },
-		{ .fig = F_CONVERT, .argv = { convert, (char *)s->path,
-			(char *)"-o", out, (char *)other },
-		  .unlink_after = out },
-		{ .fig = F_JSON_PRINTF, .argv = { (char *)o->self,
-			(char *)"--json-printf", (char *)s->path },
-		  .bytes = (double)s->size },
-		{ .fig = F_DUMP_JSON, .argv = { dump, (char *)"--json",
-			(char *)s->path }, .bytes = (double)s->size },
-		{ .fig = F_DUMP_SUMMARY, .argv = { dump, (char *)s->path } },
+	struct timed t[T_COUNT] = {
+		[T_XXH3] = { .fig = F_XXH3_FILE,
+			.argv = { (char *)o->self, (char *)"--hash-file",
+				  (char *)s->path },
+			.bytes = (double)s->size },
+		[T_VERIFY] = { .fig = F_VERIFY,
+			.argv = { verify, (char *)s->path },
+			.bytes = (double)s->size },
+		[T_CP] = { .fig = F_CP,
+			.argv = { (char *)"cp", copy_src, copy },
+			.unlink_after = copy },
+		/* The same copy made durable, as cma-convert makes OUT. */
+		[T_CP_SYNC] = { .fig = F_CP_SYNC,
+			.argv = { (char *)"sh", (char *)"-c",
+				  (char *)"cp \"$0\" \"$1\" && sync \"$1\"",
+				  copy_src, copy },
+			.unlink_after = copy },
+		[T_CONVERT] = { .fig = F_CONVERT,
+			.argv = { convert, (char *)s->path, (char *)"-o", out,
+				  (char *)other },
+			.unlink_after = out },
+		[T_PRINTF] = { .fig = F_JSON_PRINTF,
+			.argv = { (char *)o->self, (char *)"--json-printf",
+				  (char *)s->path },
+			.bytes = (double)s->size },
+		[T_JSON] = { .fig = F_DUMP_JSON,
+			.argv = { dump, (char *)"--json", (char *)s->path },
+			.bytes = (double)s->size },
+		[T_SUMMARY] = { .fig = F_DUMP_SUMMARY,
+			.argv = { dump, (char *)s->path } },
 	};
 	struct stat st;
 	uint64_t ns;
@@ -208,7 +225,7 @@ void measure_tools(const struct bench_opts *o, const struct tool_src *s,
 	bench_track_file(1, out);
 	bench_track_file(2, copy_src);
 	bench_track_file(3, copy);
-	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+	for (size_t i = 0; i < T_COUNT; i++) {
 		if (t[i].argv[0][0] == '/' && access(t[i].argv[0], X_OK)) {
 			fprintf(stderr, "cma-bench: %s: %s not built, not "
 				"measured\n", s->what, t[i].argv[0]);
@@ -216,20 +233,23 @@ void measure_tools(const struct bench_opts *o, const struct tool_src *s,
 		}
 	}
 	/* cp's input: the converted blob itself, on the same filesystem. */
-	if (!t[3].failed &&
-	    (run_program(s->what, t[3].argv, "/dev/null", &ns) ||
+	if (!t[T_CONVERT].failed &&
+	    (run_program(s->what, t[T_CONVERT].argv, "/dev/null", &ns) ||
 	     rename(out, copy_src) || stat(copy_src, &st))) {
 		fprintf(stderr, "cma-bench: %s: cannot make cp's input: %s\n",
 			s->what, strerror(errno));
-		t[2].failed = t[3].failed = true;
-	} else if (!t[3].failed) {
-		t[2].bytes = t[3].bytes = (double)st.st_size;
-	} else {
-		t[2].failed = true;
+		t[T_CONVERT].failed = true;
 	}
-	if (!t[6].failed)
-		r->dump_summary_bytes = summary_bytes(s->what, t[6].argv, out);
-	time_interleaved(o, s->what, t, sizeof(t) / sizeof(t[0]), r);
+	if (t[T_CONVERT].failed) {
+		t[T_CP].failed = t[T_CP_SYNC].failed = true;
+	} else {
+		t[T_CP].bytes = (double)st.st_size;
+		t[T_CP_SYNC].bytes = t[T_CONVERT].bytes = t[T_CP].bytes;
+	}
+	if (!t[T_SUMMARY].failed)
+		r->dump_summary_bytes = summary_bytes(s->what,
+						      t[T_SUMMARY].argv, out);
+	time_interleaved(o, s->what, t, T_COUNT, r);
 	unlink(copy_src);
 	for (int slot = 1; slot <= 3; slot++)
 		bench_track_file(slot, NULL);

@@ -53,6 +53,7 @@ enum fig {
 	F_XXH3_FILE,		/* the tools, end to end: bench-tools.c */
 	F_VERIFY,
 	F_CP,
+	F_CP_SYNC,
 	F_CONVERT,
 	F_JSON_PRINTF,
 	F_DUMP_JSON,

@@ -487,7 +487,8 @@ int cm_convert(const void *blob, size_t len, int mode, uint64_t base,
  * the pointer scan (CM_CHECK_POINTERS) runs on the legacy data: a word the
  * table does not list that holds an address of the data is refused. A slot
  * registered twice is listed once. Memory use is constant but for the
- * slots, sorted in a buffer of 8 bytes a listed slot.
+ * slots, sorted in a buffer of 8 bytes a listed slot (and, for a relative
+ * table read on past a zero delta, a bit per data word).
  * @return 0; -1 with EBADMSG (the defect's offset in the legacy blob, and
  *	   code CM_E_LEGACY: an inconsistent legacy blob, or one of the
  *	   original's newer bitmap format; CM_E_TRUNCATED: a legacy blob cut

@@ -37,6 +37,9 @@ struct legacy {
 	/* Relative: the largest slot end and target offset, so that a
 	 * shorter data can be tried without walking the slots again. */
 	uint64_t slots_end, targets_end;
+	/* Relative, once a 0x00 may be a repeat: a bit per data word, set
+	 * for each slot kept before it. */
+	uint64_t *listed;
 };
 
 /* Keep a checked non-NULL slot. */
@@ -292,6 +295,26 @@ static int relative_run(struct legacy *l, int64_t *pos, int64_t *cur,
 	}
 }
 
+static bool is_listed(const struct legacy *l, uint64_t slot)
+{
+	return l->listed[slot / 512] >> (slot / 8 % 64) & 1;
+}
+
+/* Mark slots[from, count) in l->listed, made first (for the data end of
+ * that time, the largest) when NULL. */
+static bool mark_listed(struct legacy *l, uint64_t from)
+{
+	if (!l->listed) {
+		l->listed = calloc(l->data_end / 512 + 1, sizeof *l->listed);
+		if (!l->listed)
+			return false;
+		from = 0;
+	}
+	for (uint64_t k = from; k < l->count; k++)
+		l->listed[l->slots[k] / 512] |= 1ULL << (l->slots[k] / 8 % 64);
+	return true;
+}
+
 /*
  * The bytes below a relative table's 0x00 read as more deltas: is that
  * 0x00 a slot registered twice in a row (a zero delta), whose table goes
@@ -312,23 +335,23 @@ static bool relative_goes_on(struct legacy *l, int64_t *pos, int64_t *cur,
 	if (!l->scan || below < 8 || relative_run(l, &below, &c, &i, false,
 						  NULL) < 0)
 		return false;
+	if (!l->listed && !mark_listed(l, 0))
+		return false;	/* no memory to tell: the end */
 	/* The data would end at the next 0x00: what was checked stays so. */
 	l->data_end = (uint64_t)below;
 	if (l->root >= l->data_end || slots_end > l->data_end
 	    || targets_end > l->data_end)
 		goto no;
-	sort_slots(l);
-	kept = l->count;
 	below = *pos - 1;
 	c = *cur;
 	i = *index;
 	if (relative_run(l, &below, &c, &i, true, NULL) < 0)
 		goto no;
 	for (uint64_t k = kept; k < l->count && !hit; k++)
-		hit = kept == 0 || !bsearch(&l->slots[k], l->slots, kept,
-					    sizeof *l->slots, cmp_u64);
+		hit = !is_listed(l, l->slots[k]);
 	if (!hit)
 		goto no;
+	mark_listed(l, kept);
 	*pos = below;
 	*cur = c;
 	*index = i;
@@ -521,6 +544,7 @@ static unsigned cut_short(const struct legacy *l, uint64_t root,
 		if (rc == 0 && whole.count == 0)
 			rc = -1;
 		free(whole.slots);
+		free(whole.listed);
 		if (rc == 0) {
 			*absolute = whole.absolute;
 			return k;
@@ -603,7 +627,8 @@ static ssize_t cursor_next(void *ctx, uint64_t *slots, size_t max,
  *
  * Memory: the writer's 72 KiB and 8 bytes a non-NULL slot, kept to sort
  * and scan them (at most the file's size for an absolute table, 8 times
- * it for a relative one). Allocation failure is ENOMEM.
+ * it for a relative one), and for a relative table read on past a 0x00 a
+ * bit per data word. Allocation failure is ENOMEM.
  *
  * Two passes, as in cm_convert: the first hashes the normalised output, the
  * second writes it. Nothing is written when the input is refused.
@@ -669,6 +694,7 @@ CM_API int cm_legacy_import(const void *legacy, size_t len, int mode,
 out:
 	saved = errno;
 	free(l.slots);
+	free(l.listed);
 	errno = saved;
 	return ret;
 }

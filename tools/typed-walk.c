@@ -639,15 +639,29 @@ struct verify {
 	bool stop;
 };
 
+/* Each path is a second walk from the root: past this many defects, a
+ * defect names the object holding it instead, so --all-errors on a blob
+ * with a defect in every object stays linear. */
+#define PATHS_SEARCHED_MAX 100
+
 static void verify_error(struct verify *v, uint64_t obj, uint32_t type,
 			 uint64_t at, const char *msg)
 {
 	struct path_text p;
+	char where[64];
+	const char *path = where;
 
 	if (v->stop)
 		return;
 	v->rep->errors++;
-	v->on_error(v->ctx, path_to(v->tb, obj, type, at, &p), at, msg);
+	if (v->rep->errors <= PATHS_SEARCHED_MAX)
+		path = path_to(v->tb, obj, type, at, &p);
+	else if (type == CM_TYPE_NONE)
+		snprintf(where, sizeof where, "an object reached from the "
+			 "root");
+	else
+		snprintf(where, sizeof where, "the object at 0x%" PRIx64, obj);
+	v->on_error(v->ctx, path, at, msg);
 	if (v->max_errors && v->rep->errors >= v->max_errors)
 		v->stop = true;
 }

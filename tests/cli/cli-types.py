@@ -193,6 +193,24 @@ def assign_is_caught_by_the_scan_and_foreign_only_by_types():
 
 
 @case
+def all_errors_in_every_object_stays_linear():
+    """A defect in each of 300 objects: the first 100 with their path (each
+    a second walk), the rest naming their object."""
+    prog = producers()[0][1]
+    p, exp = produce(prog, "many")
+    st, out, _ = run(VERIFY, "--all-errors", *typed_args(prog, exp), p)
+    eq(st, 1)
+    lines = out.splitlines()
+    eq(len(lines), 300)
+    for i, (line, off) in enumerate(zip(lines, exp["errors"])):
+        where = ("root" + ("->next" * i if i <= 3 else
+                           "->next (x%d)" % i) + "->other") if i < 100 \
+            else "the object at 0x%x" % (off - 40)
+        check(line.startswith("%s: %s, offset 0x%x: pointer field holds" %
+                              (p, where, off)), "%d: %s" % (i, line))
+
+
+@case
 def unreachable_slots_are_a_warning():
     for label, prog in producers():
         p, exp = produce(prog, "unreachable")

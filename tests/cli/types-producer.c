@@ -552,11 +552,35 @@ static void *shape_wrong(const char *kind)
 	return r[0];
 }
 
+/* 300 records, each with a pointer into another allocation stored with
+ * '=': a defect in every object. */
+static void *shape_many(void)
+{
+	static char foreign[8];
+	struct rec *head = NULL, *prev = NULL, *r;
+
+	fputs("{\"root\": \"struct rec\", \"errors\": [", out);
+	for (int i = 0; i < 300; i++) {
+		alloc(&r, sizeof *r);
+		r->id = i;
+		r->other = (struct rec *)foreign;
+		if (prev)
+			link_to(&prev->next, r);
+		else
+			head = r;
+		prev = r;
+		fprintf(out, "%s%llu", i ? ", " : "",
+			(unsigned long long)at(&r->other));
+	}
+	fputc(']', out);
+	return head;
+}
+
 /* ---- main ---- */
 
 static const char *const good[] = { "list", "cycle", "tree", "dag",
 				    "arrays", "union", "anon", "data_srv",
-				    "data", "long" };
+				    "data", "long", "many" };
 static const char *const wrong[] = { "assign", "foreign", "fnptr",
 				     "layout", "past-end", "no-fit", "small",
 				     "unreachable" };
@@ -579,6 +603,8 @@ static void *make(const char *shape)
 		return shape_dag();
 	if (!strcmp(shape, "long"))
 		return shape_long();
+	if (!strcmp(shape, "many"))
+		return shape_many();
 	if (!strcmp(shape, "arrays"))
 		return shape_arrays();
 	if (!strcmp(shape, "union"))

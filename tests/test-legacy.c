@@ -529,6 +529,16 @@ END_TEST
 
 /* ---- what a corrupted or unusual table must not do ---- */
 
+/* A blob of the sample structure imports as the sample does. */
+static void imports_as_sample(const uint8_t *legacy, size_t len, size_t dend)
+{
+	struct cm_test_sink m = import_ok(legacy, len, 0, UINT64_MAX);
+
+	assert_sample_table(&m);
+	assert_sample_walk(&m, dend);
+	free(m.p);
+}
+
 /*
  * A slot registered twice imports once and the slots registered after it
  * are kept. Relative: a repeat in a row is a zero delta, which reads like
@@ -552,28 +562,19 @@ START_TEST(repeated_slots)
 		NODE(1) + 16, NODE(1) + 16, NODE(0) + 16,
 	};
 	uint8_t image[256], legacy[1024];
-	size_t dend = sample_image(image, B0, 0), len;
-	struct cm_test_sink m;
+	size_t dend = sample_image(image, B0, 0);
 
-	len = legacy_relative(legacy, image, dend, reg,
-			      sizeof reg / sizeof *reg, B0);
-	m = import_ok(legacy, len, 0, UINT64_MAX);
-	assert_sample_table(&m);
-	assert_sample_walk(&m, dend);
-	free(m.p);
-
-	len = legacy_absolute(legacy, image, dend, tab,
-			      sizeof tab / sizeof *tab, B0);
-	m = import_ok(legacy, len, 0, UINT64_MAX);
-	assert_sample_table(&m);
-	assert_sample_walk(&m, dend);
-	free(m.p);
-
-	len = legacy_relative(legacy, image, dend, nulls_last,
-			      sizeof nulls_last / sizeof *nulls_last, B0);
-	m = import_ok(legacy, len, 0, UINT64_MAX);
-	assert_sample_table(&m);
-	free(m.p);
+	imports_as_sample(legacy, legacy_relative(legacy, image, dend, reg,
+						  sizeof reg / sizeof *reg,
+						  B0), dend);
+	imports_as_sample(legacy, legacy_absolute(legacy, image, dend, tab,
+						  sizeof tab / sizeof *tab,
+						  B0), dend);
+	imports_as_sample(legacy, legacy_relative(legacy, image, dend,
+						  nulls_last,
+						  sizeof nulls_last /
+						  sizeof *nulls_last, B0),
+			  dend);
 }
 END_TEST
 

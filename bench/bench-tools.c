@@ -21,26 +21,37 @@ extern char **environ;
 
 static volatile uint64_t sink;
 
-int bench_hash_file(const char *path)
+/* The file as the tools read a regular file: one read-only private
+ * mapping. @return it (*size bytes); NULL, reported. */
+static uint8_t *map_input(const char *path, size_t *size)
 {
 	struct stat st;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	void *p;
+	void *p = MAP_FAILED;
 
-	if (fd < 0 || fstat(fd, &st)) {
-		fprintf(stderr, "cma-bench: %s: %s\n", path, strerror(errno));
-		return -1;
-	}
-	/* As the tools read a regular file: one read-only private mapping. */
-	p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	close(fd);
+	if (fd >= 0 && fstat(fd, &st) == 0)
+		p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd,
+			 0);
 	if (p == MAP_FAILED) {
-		fprintf(stderr, "cma-bench: %s: mmap: %s\n", path,
-			strerror(errno));
-		return -1;
+		fprintf(stderr, "cma-bench: %s: %s\n", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return NULL;
 	}
-	sink ^= bench_xxh3(p, (size_t)st.st_size);
-	munmap(p, (size_t)st.st_size);
+	close(fd);
+	*size = (size_t)st.st_size;
+	return p;
+}
+
+int bench_hash_file(const char *path)
+{
+	size_t size;
+	uint8_t *p = map_input(path, &size);
+
+	if (!p)
+		return -1;
+	sink ^= bench_xxh3(p, size);
+	munmap(p, size);
 	return 0;
 }
 
@@ -49,23 +60,16 @@ int bench_json_printf(const char *path)
 	struct cm_reloc_iter it;
 	struct cm_reloc r;
 	struct cm_error err = { 0 };
-	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), ret;
 	uint64_t shown = 0;
-	uint8_t *p;
+	size_t size;
+	uint8_t *p = map_input(path, &size);
+	int ret;
 
-	if (fd < 0 || fstat(fd, &st)) {
-		fprintf(stderr, "cma-bench: %s: %s\n", path, strerror(errno));
-		return -1;
-	}
-	p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	close(fd);
-	if (p == MAP_FAILED)
+	if (!p)
 		return -1;
 	/* cma-dump's verdict, then its relocs member as it once wrote it. */
-	if (cm_check(p, (size_t)st.st_size, CM_CHECK_EXACT | CM_CHECK_POINTERS,
-		     &err) < 0 ||
-	    cm_reloc_begin(&it, p, (size_t)st.st_size, &err)) {
+	if (cm_check(p, size, CM_CHECK_EXACT | CM_CHECK_POINTERS, &err) < 0 ||
+	    cm_reloc_begin(&it, p, size, &err)) {
 		fprintf(stderr, "cma-bench: %s: %s\n", path, err.message);
 		return -1;
 	}
@@ -85,7 +89,7 @@ int bench_json_printf(const char *path)
 		       r.slot, r.delta, r.value, r.target, r.encoded_at, enc);
 	}
 	puts("\n]}");
-	munmap(p, (size_t)st.st_size);
+	munmap(p, size);
 	return ret < 0 || fflush(stdout) ? -1 : 0;
 }
 

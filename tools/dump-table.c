@@ -115,6 +115,9 @@ static char *put_dec(char *o, uint64_t v, int width)
 	return o + n;
 }
 
+/* A literal, then a number: one member of a JSON object. */
+#define PUT_MEMBER(o, lit, v) put_dec(PUT_LIT(o, lit), (v), 0)
+
 /* v in lowercase hex, at least `digits` digits, zero-padded. */
 static char *put_hex(char *o, uint64_t v, int digits)
 {
@@ -277,18 +280,12 @@ void dump_relocs_json(struct dump *d)
 			o = row_begin();
 			if (shown)
 				*o++ = ',';
-			o = PUT_LIT(o, "\n    {\"index\": ");
-			o = put_dec(o, r.index, 0);
-			o = PUT_LIT(o, ", \"slot\": ");
-			o = put_dec(o, r.slot, 0);
-			o = PUT_LIT(o, ", \"delta\": ");
-			o = put_dec(o, r.delta, 0);
-			o = PUT_LIT(o, ", \"value\": ");
-			o = put_dec(o, r.value, 0);
-			o = PUT_LIT(o, ", \"target\": ");
-			o = put_dec(o, r.target, 0);
-			o = PUT_LIT(o, ", \"encoded_at\": ");
-			o = put_dec(o, r.encoded_at, 0);
+			o = PUT_MEMBER(o, "\n    {\"index\": ", r.index);
+			o = PUT_MEMBER(o, ", \"slot\": ", r.slot);
+			o = PUT_MEMBER(o, ", \"delta\": ", r.delta);
+			o = PUT_MEMBER(o, ", \"value\": ", r.value);
+			o = PUT_MEMBER(o, ", \"target\": ", r.target);
+			o = PUT_MEMBER(o, ", \"encoded_at\": ", r.encoded_at);
 			o = PUT_LIT(o, ", \"encoded\": \"");
 			o = put_encoded(o, &r, false);
 			o = PUT_LIT(o, "\"}");

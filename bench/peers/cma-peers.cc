@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
+#include <initializer_list>
 #include <iterator>
 #include <spawn.h>
 #include <stdexcept>
@@ -154,6 +155,36 @@ bool parse(int argc, char **argv, Options *o)
 	return true;
 }
 
+// A child's figures: one line of numbers on stdout.
+void print_figures(std::initializer_list<uint64_t> v)
+{
+	const char *sep = "";
+
+	for (uint64_t x : v) {
+		printf("%s%llu", sep, (unsigned long long)x);
+		sep = " ";
+	}
+	printf("\n");
+}
+
+// The line print_figures wrote, if it has exactly n numbers.
+bool read_figures(const std::string &line, size_t n,
+		  std::vector<uint64_t> *v)
+{
+	const char *at = line.c_str();
+	char *end;
+
+	v->clear();
+	while (*at && *at != '\n') {
+		errno = 0;
+		v->push_back(strtoull(at, &end, 10));
+		if (end == at || errno)
+			return false;
+		at = end;
+	}
+	return v->size() == n;
+}
+
 // The child: one phase of one system, its figures on one line of stdout.
 int child(const Options &o)
 {
@@ -167,26 +198,16 @@ int child(const Options &o)
 		if (o.role == "produce") {
 			Produced r = s->produce(p, o.file);
 
-			printf("%llu %llu %llu %llu %llu %llu %llu %llu %llu\n",
-			       (unsigned long long)r.build.wall,
-			       (unsigned long long)r.build.cpu,
-			       (unsigned long long)r.seal.wall,
-			       (unsigned long long)r.seal.cpu,
-			       (unsigned long long)r.write.wall,
-			       (unsigned long long)r.write.cpu,
-			       (unsigned long long)r.bytes,
-			       (unsigned long long)r.peak_rss,
-			       (unsigned long long)r.index_table);
+			print_figures({ r.build.wall, r.build.cpu, r.seal.wall,
+					r.seal.cpu, r.write.wall, r.write.cpu,
+					r.bytes, r.peak_rss, r.index_table });
 		} else {
 			Consumed r = s->consume(p, o.file);
 
-			printf("%llu %llu %llu %llu %llu %llu %d\n",
-			       (unsigned long long)r.open.wall,
-			       (unsigned long long)r.open.cpu,
-			       (unsigned long long)r.walk.wall,
-			       (unsigned long long)r.walk.cpu,
-			       (unsigned long long)r.peak_rss,
-			       (unsigned long long)r.sum, r.relocated);
+			// relocated: -1 (not libcma) is read back as such.
+			print_figures({ r.open.wall, r.open.cpu, r.walk.wall,
+					r.walk.cpu, r.peak_rss, r.sum,
+					(uint64_t)(int64_t)r.relocated });
 		}
 	} catch (const std::exception &e) {
 		fprintf(stderr, "cma-peers: %s: %s\n", s->name, e.what());
@@ -260,6 +281,10 @@ bool spawn(const char *role, const System *s, const std::string &plan,
 		;
 	running_child = 0;
 	*line = buf;
+	// An exit status other than 0 comes with the child's own message.
+	if (WIFSIGNALED(status))
+		fprintf(stderr, "cma-peers: %s: the %s process died of signal "
+			"%d\n", s->name, role, WTERMSIG(status));
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
@@ -325,7 +350,7 @@ struct Row {
 };
 
 // The phases of a child's line, from their wall and CPU nanoseconds.
-void fill_phases(Sample *x, const unsigned long long *ns, int first,
+void fill_phases(Sample *x, const uint64_t *ns, int first,
 		 int count, int total)
 {
 	for (int clock = WALL; clock <= CPU; clock++) {
@@ -343,20 +368,15 @@ bool run_once(const Plan &p, const std::string &plan, uint64_t expected,
 {
 	const std::string file = dir + "/" + row->s->name + ".blob";
 	std::string produced, consumed;
-	unsigned long long a[9], b[6];
+	std::vector<uint64_t> a, b;
 
 	set_path(cleanup_blob, file);
 	bool ok = spawn("produce", row->s, plan, file, &produced)
 		  && spawn("consume", row->s, plan, file, &consumed);
 
 	unlink(file.c_str());
-	if (ok
-	    && (sscanf(produced.c_str(), "%llu %llu %llu %llu %llu %llu %llu "
-		       "%llu %llu", &a[0], &a[1], &a[2], &a[3], &a[4], &a[5],
-		       &a[6], &a[7], &a[8]) != 9
-		|| sscanf(consumed.c_str(), "%llu %llu %llu %llu %llu %llu %d",
-			  &b[0], &b[1], &b[2], &b[3], &b[4], &b[5],
-			  &row->relocated) != 7)) {
+	if (ok && (!read_figures(produced, 9, &a)
+		   || !read_figures(consumed, 7, &b))) {
 		fprintf(stderr, "cma-peers: %s: a child's figures are "
 			"garbled\n", row->s->name);
 		ok = false;
@@ -366,17 +386,19 @@ bool run_once(const Plan &p, const std::string &plan, uint64_t expected,
 	if (b[5] != expected) {
 		fprintf(stderr, "cma-peers: %s %s: walked differently from "
 			"the plan (%llu, not %llu)\n", row->s->name,
-			workload_name(p.wl), b[5], (unsigned long long)expected);
+			workload_name(p.wl), (unsigned long long)b[5],
+			(unsigned long long)expected);
 		return false;
 	}
+	row->relocated = (int)(int64_t)b[6];
 	Sample x;
 
-	fill_phases(&x, a, BUILD, 3, PRODUCE);
-	fill_phases(&x, b, OPEN, 2, CONSUME);
+	fill_phases(&x, a.data(), BUILD, 3, PRODUCE);
+	fill_phases(&x, b.data(), OPEN, 2, CONSUME);
 	x.mib[FILE_MIB] = a[6] / 1048576.0;
 	// The producer reads every link of the plan (the same for all) and
 	// may hold an index table: the harness's memory, not the system's.
-	const unsigned long long harness = p.link_bytes() + a[8];
+	const uint64_t harness = p.link_bytes() + a[8];
 
 	x.mib[PROD_RSS] = (a[7] - std::min(a[7], harness)) / 1048576.0;
 	x.mib[INDEX_TABLE] = a[8] / 1048576.0;

@@ -70,14 +70,20 @@ void grow(std::unique_ptr<Segment> &seg, const std::string &path,
 	seg = std::make_unique<Segment>(bi::open_only, path.c_str());
 }
 
-// The segment's free tail need not be shipped: cut it off the closed file.
-Span shrink(const std::string &path)
+// Write (flush, unmap) and seal: the segment's free tail need not be
+// shipped, so it is cut off the closed file.
+void finish(std::unique_ptr<Segment> &seg, const std::string &path,
+	    Produced *r)
 {
 	Stopwatch sw;
 
+	seg->flush();
+	seg.reset();
+	r->write = sw.lap();
+	sw.restart();
 	if (!Segment::shrink_to_fit(path.c_str()))
 		throw std::runtime_error(path + ": shrink_to_fit");
-	return sw.lap();
+	r->seal = sw.lap();
 }
 
 template <class N>
@@ -115,11 +121,7 @@ Produced produce_nodes(const Plan &p, const std::string &path)
 	r.build = sw.lap();
 	r.peak_rss = peak_rss();
 	r.index_table = h.size() * sizeof(h[0]);
-	sw.restart();
-	seg->flush();
-	seg.reset();
-	r.write = sw.lap();
-	r.seal = shrink(path);
+	finish(seg, path, &r);
 	return r;
 }
 
@@ -143,11 +145,7 @@ Produced produce_array(const Plan &p, const std::string &path)
 	seg->construct<bi::offset_ptr<N>>("root")(&a[p.root]);
 	r.build = sw.lap();
 	r.peak_rss = peak_rss();
-	sw.restart();
-	seg->flush();
-	seg.reset();
-	r.write = sw.lap();
-	r.seal = shrink(path);
+	finish(seg, path, &r);
 	return r;
 }
 

@@ -208,16 +208,26 @@ void fail(const std::string &what)
 	throw std::runtime_error(what + ": " + strerror(errno));
 }
 
-Mapped::Mapped(const std::string &path, bool writable)
+Mapped::Mapped(const std::string &path)
 {
 	int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
 	struct stat st;
 
-	if (fd < 0 || fstat(fd, &st))
+	if (fd < 0)
 		fail(path);
+	if (fstat(fd, &st)) {
+		const int e = errno;
+
+		close(fd);
+		errno = e;
+		fail(path);
+	}
+	if (st.st_size == 0) {
+		close(fd);
+		throw std::runtime_error(path + ": empty file");
+	}
 	size = (size_t)st.st_size;
-	p = mmap(nullptr, size, PROT_READ | (writable ? PROT_WRITE : 0),
-		 MAP_PRIVATE, fd, 0);
+	p = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
 	close(fd);
 	if (p == MAP_FAILED)
 		fail(path + ": mmap");

@@ -17,11 +17,11 @@ enum class Workload { LIST_SEQ, LIST_RANDOM, TREE, GRAPH };
 const char *workload_name(Workload wl);
 bool workload_from(const std::string &s, Workload *wl);
 
-// Map a whole file read-only (or writable, private); throws on failure.
+// Map a whole file read-only; throws on failure.
 struct Mapped {
 	void *p = nullptr;
 	size_t size = 0;
-	explicit Mapped(const std::string &path, bool writable = false);
+	explicit Mapped(const std::string &path);
 	~Mapped();
 	Mapped(const Mapped &) = delete;
 	Mapped &operator=(const Mapped &) = delete;

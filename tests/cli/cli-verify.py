@@ -38,6 +38,35 @@ def verify_status_is_the_highest():
 
 
 @case
+def verify_large_blob_verdicts():
+    # Over 4 MiB the tools check the structure and the checksum on two
+    # threads: each verdict must still be the one walk's first defect.
+    for mode in ("relative", "absolute"):
+        good = blob("list", 400000, mode)
+        h = header(read(good))
+        check(len(read(good)) > 4 << 20)
+        st, out, err = run(VERIFY, good)
+        eq((st, err), (0, ""))
+        check(out.startswith(good + ": OK (%s" % mode), out)
+        slots = [s for s, _ in blob_pointers(good)]
+        cases = {
+            "sum": lambda b: b.__setitem__(h["root"] + 4, b[h["root"] + 4]
+                                           ^ 1),
+            "slot": lambda b: put64(b, slots[1000], 8),
+            "stray": lambda b: put64(b, slots[2000] - 8,
+                                     struct.unpack_from("<Q", b,
+                                                        slots[2000])[0]),
+        }
+        for name, edit in cases.items():
+            p = variant(good, "large-%s-%s.cm" % (mode, name), edit)
+            st, out, err = run(VERIFY, p)
+            st1, out1, _ = run(VERIFY, "--max-errors", "1", p)
+            eq((st, out), (st1, out1), name)
+            eq(st, 1, name)
+            check(out.startswith(p + ": offset 0x"), out)
+
+
+@case
 def verify_quiet():
     st, out, err = run(VERIFY, "--quiet", blob())
     eq((st, out, err), (0, "", ""))

@@ -3,55 +3,20 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "cma-private.h"
+#include "alloc.h"
+#include "free-lists.h"
 
 #define likely(x)	__builtin_expect(!!(x), 1)
 #define unlikely(x)	__builtin_expect(!!(x), 0)
 
 /*
- * Free space is kept outside the arena (freed bytes must read as zero, so
- * nothing can be stored in them). Every word of [header, extent) belongs to
- * exactly one live allocation or one free block; adjacent free blocks are
- * merged at once and no free block ends at the extent (it is given back
- * instead). A block's neighbours are therefore found from the start/end
- * bitmaps: the word before it is free when no allocation ends there, the
- * word after it when no allocation starts there; a hash table then maps
- * that boundary to the neighbour's record.
- *
- * Size classes: exact classes of 8 bytes up to CM_SMALL_MAX, then four
- * classes per power of two. Each class is a LIFO list; a bitmask of the
- * non-empty classes finds the best class holding a fit in a few words.
+ * Every word of [header, extent) belongs to exactly one live allocation or
+ * one free block (free-lists.h); adjacent free blocks are merged at once
+ * and no free block ends at the extent (it is given back instead). A
+ * block's neighbours are therefore found from the start/end bitmaps: the
+ * word before it is free when no allocation ends there, the word after it
+ * when no allocation starts there.
  */
-#define CM_SMALL_MAX	512
-#define CM_SMALL_CLASSES (CM_SMALL_MAX / 8)
-#define CM_CLASSES	(CM_SMALL_CLASSES + 4 * 54)
-#define CM_CLASS_WORDS	((CM_CLASSES + 63) / 64)
-/* How many blocks of a ranged class are tried for a first fit. */
-#define CM_FIT_TRIES	16
-#define NIL		UINT32_MAX
-
-struct cm_free_block {
-	uint64_t off;		/* from the arena base */
-	uint64_t size;
-	uint32_t prev, next;	/* class list; next also links spare records */
-	uint32_t cls;
-};
-
-/* Hash keys: a block's start offset | 1, its end offset | 2; 0 is empty. */
-struct cm_hash_entry {
-	uint64_t key;
-	uint32_t rec;
-};
-
-struct cm_free_lists {
-	size_t blocks;			/* free blocks held */
-	uint64_t nonempty[CM_CLASS_WORDS];
-	uint32_t head[CM_CLASSES];
-	struct cm_free_block *rec;
-	uint32_t nrec, caprec, spare;	/* spare: recycled records */
-	struct cm_hash_entry *tab;
-	size_t tabcap, tabused;		/* tabcap: a power of two */
-};
 
 /* ---- bitmaps ---- */
 
@@ -108,247 +73,12 @@ static void clear_range(uint64_t *m, size_t w0, size_t w1)
 	m[i1] &= ~hi;
 }
 
-/* ---- the hash table of free block boundaries ---- */
-
-static inline size_t hash_home(const struct cm_free_lists *fl, uint64_t key)
-{
-	return (size_t)((key * 0x9E3779B97F4A7C15ULL) >> 17) &
-	       (fl->tabcap - 1);
-}
-
-static size_t hash_slot(const struct cm_free_lists *fl, uint64_t key)
-{
-	size_t mask = fl->tabcap - 1, i = hash_home(fl, key);
-
-	while (fl->tab[i].key && fl->tab[i].key != key)
-		i = (i + 1) & mask;
-	return i;
-}
-
-static uint32_t hash_find(const struct cm_free_lists *fl, uint64_t key)
-{
-	size_t i = hash_slot(fl, key);
-
-	return fl->tab[i].key ? fl->tab[i].rec : NIL;
-}
-
-static void hash_put(struct cm_free_lists *fl, uint64_t key, uint32_t rec)
-{
-	size_t i = hash_slot(fl, key);
-
-	if (!fl->tab[i].key)
-		fl->tabused++;
-	fl->tab[i].key = key;
-	fl->tab[i].rec = rec;
-}
-
-/* Linear probing deletion by backward shift: no tombstones to pile up. */
-static void hash_del(struct cm_free_lists *fl, uint64_t key)
-{
-	size_t mask = fl->tabcap - 1, i = hash_slot(fl, key), j = i;
-
-	if (!fl->tab[i].key)
-		return;
-	for (;;) {
-		size_t h;
-
-		j = (j + 1) & mask;
-		if (!fl->tab[j].key)
-			break;
-		h = hash_home(fl, fl->tab[j].key);
-		if (((j - h) & mask) >= ((j - i) & mask)) {
-			fl->tab[i] = fl->tab[j];
-			i = j;
-		}
-	}
-	fl->tab[i].key = 0;
-	fl->tabused--;
-}
-
-static int hash_grow(struct cm_free_lists *fl)
-{
-	struct cm_hash_entry *old = fl->tab;
-	size_t oldcap = fl->tabcap, cap = oldcap ? oldcap * 2 : 256;
-
-	fl->tab = calloc(cap, sizeof *fl->tab);
-	if (!fl->tab) {
-		fl->tab = old;
-		errno = ENOMEM;
-		return -1;
-	}
-	fl->tabcap = cap;
-	fl->tabused = 0;
-	for (size_t i = 0; i < oldcap; i++)
-		if (old[i].key)
-			hash_put(fl, old[i].key, old[i].rec);
-	free(old);
-	return 0;
-}
-
-/* ---- free blocks ---- */
-
-static unsigned size_class(uint64_t size)
-{
-	unsigned lg;
-
-	if (size <= CM_SMALL_MAX)
-		return (unsigned)(size / 8 - 1);
-	lg = 63u - (unsigned)__builtin_clzll(size);
-	return CM_SMALL_CLASSES + (lg - 9) * 4 +
-	       (unsigned)((size >> (lg - 2)) & 3);
-}
-
-/* Room for one more block, so that cm_free() cannot fail half-way. */
-static int fl_make_room(struct cm_free_lists *fl)
-{
-	if (fl->spare == NIL && fl->nrec == fl->caprec) {
-		uint32_t cap = fl->caprec ? fl->caprec * 2 : 64;
-		struct cm_free_block *r;
-
-		if (fl->caprec >= NIL / 2) {
-			errno = ENOMEM;
-			return -1;
-		}
-		r = realloc(fl->rec, cap * sizeof *r);
-		if (!r) {
-			errno = ENOMEM;
-			return -1;
-		}
-		fl->rec = r;
-		fl->caprec = cap;
-	}
-	/* Two keys per block; keep the load at most one half. */
-	if ((fl->tabused + 2) * 2 > fl->tabcap)
-		return hash_grow(fl);
-	return 0;
-}
-
-static void fl_insert(struct cm_free_lists *fl, uint64_t off, uint64_t size)
-{
-	struct cm_free_block *b;
-	uint32_t r;
-	unsigned c = size_class(size);
-
-	if (fl->spare != NIL) {
-		r = fl->spare;
-		fl->spare = fl->rec[r].next;
-	} else {
-		r = fl->nrec++;
-	}
-	b = &fl->rec[r];
-	b->off = off;
-	b->size = size;
-	b->cls = c;
-	b->prev = NIL;
-	b->next = fl->head[c];
-	if (b->next != NIL)
-		fl->rec[b->next].prev = r;
-	fl->head[c] = r;
-	fl->nonempty[c / 64] |= 1ULL << (c % 64);
-	hash_put(fl, off | 1, r);
-	hash_put(fl, (off + size) | 2, r);
-	fl->blocks++;
-}
-
-static void fl_remove(struct cm_free_lists *fl, uint32_t r)
-{
-	struct cm_free_block *b = &fl->rec[r];
-
-	if (b->prev != NIL)
-		fl->rec[b->prev].next = b->next;
-	else
-		fl->head[b->cls] = b->next;
-	if (b->next != NIL)
-		fl->rec[b->next].prev = b->prev;
-	if (fl->head[b->cls] == NIL)
-		fl->nonempty[b->cls / 64] &= ~(1ULL << (b->cls % 64));
-	hash_del(fl, b->off | 1);
-	hash_del(fl, (b->off + b->size) | 2);
-	b->next = fl->spare;
-	fl->spare = r;
-	fl->blocks--;
-}
-
-/* The smallest non-empty class above c, or CM_CLASSES. */
-static unsigned class_above(const struct cm_free_lists *fl, unsigned c)
-{
-	unsigned i = (c + 1) / 64;
-	uint64_t x;
-
-	if (c + 1 >= CM_CLASSES)
-		return CM_CLASSES;
-	x = fl->nonempty[i] & (~0ULL << ((c + 1) % 64));
-	for (;;) {
-		if (x)
-			return i * 64 + (unsigned)__builtin_ctzll(x);
-		if (++i == CM_CLASS_WORDS)
-			return CM_CLASSES;
-		x = fl->nonempty[i];
-	}
-}
-
-/* A free block of at least `size` bytes: its record, or NIL. */
-static uint32_t fl_find(const struct cm_free_lists *fl, uint64_t size)
-{
-	unsigned c = size_class(size);
-	uint32_t r = fl->head[c];
-
-	if (c < CM_SMALL_CLASSES) {
-		if (r != NIL)
-			return r;
-	} else {
-		/* A ranged class: its blocks may be smaller than asked. */
-		for (int i = 0; r != NIL && i < CM_FIT_TRIES; i++) {
-			if (fl->rec[r].size >= size)
-				return r;
-			r = fl->rec[r].next;
-		}
-	}
-	c = class_above(fl, c);
-	return c < CM_CLASSES ? fl->head[c] : NIL;
-}
-
-struct cm_free_lists *cm_free_lists_new(void)
-{
-	struct cm_free_lists *fl = calloc(1, sizeof *fl);
-
-	if (!fl)
-		return NULL;
-	for (unsigned c = 0; c < CM_CLASSES; c++)
-		fl->head[c] = NIL;
-	fl->spare = NIL;
-	return fl;
-}
-
-void cm_free_lists_destroy(struct cm_free_lists *fl)
-{
-	if (!fl)
-		return;
-	free(fl->rec);
-	free(fl->tab);
-	free(fl);
-}
-
 /* ---- allocation ---- */
-
-/* Take `size` bytes from the front of free block r; the rest stays free. */
-static uint64_t take_block(struct cm_free_lists *fl, uint32_t r,
-			   uint64_t size)
-{
-	uint64_t off = fl->rec[r].off, have = fl->rec[r].size;
-
-	fl_remove(fl, r);
-	/* Its neighbours are live (or the new allocation): no merging. */
-	if (have > size)
-		fl_insert(fl, off + size, have - size);
-	return off;
-}
 
 CM_API int cm_do_alloc(struct cm_attr *mem, void **slot, size_t size,
 		       int flags)
 {
-	uint64_t off, end, rel;
-	uint32_t r = NIL;
+	uint64_t off = CM_NO_FREE_BLOCK, end, rel;
 	bool record = false;
 
 	/* CM_ALIGNED asks for what every allocation gets. */
@@ -373,9 +103,9 @@ CM_API int cm_do_alloc(struct cm_attr *mem, void **slot, size_t size,
 		}
 		record = flags & CM_GROW;
 	}
-	if (unlikely(mem->free_lists->blocks))
-		r = fl_find(mem->free_lists, size);
-	if (likely(r == NIL)) {
+	if (unlikely(!cm_free_lists_empty(mem->free_lists)))
+		off = cm_free_lists_take(mem->free_lists, size);
+	if (likely(off == CM_NO_FREE_BLOCK)) {
 		off = mem->extent;
 		if (unlikely(size > mem->capacity - off)) {
 			errno = ENOMEM;
@@ -400,7 +130,6 @@ CM_API int cm_do_alloc(struct cm_attr *mem, void **slot, size_t size,
 		if (unlikely(mem->sealed_size))
 			cm_arena_unseal(mem);
 		/* Freed blocks were zeroed by cm_free(). */
-		off = take_block(mem->free_lists, r, size);
 		end = off + size;
 	}
 	bit_set(mem->starts, off / 8);
@@ -442,8 +171,7 @@ CM_API int cm_do_ptr_to(struct cm_attr *mem, void **slot, void *to)
 CM_API int cm_free(struct cm_attr *mem, void *ptr)
 {
 	struct cm_free_lists *fl;
-	uint64_t off, w0, w1, a, b;
-	uint32_t r;
+	uint64_t off, w0, w1, a, b, start, size;
 
 	if (!ptr)
 		return 0;
@@ -462,7 +190,7 @@ CM_API int cm_free(struct cm_attr *mem, void *ptr)
 		return -1;
 	}
 	fl = mem->free_lists;
-	if (fl_make_room(fl) != 0)
+	if (cm_free_lists_reserve(fl) != 0)
 		return -1;
 	if (mem->sealed_size)
 		cm_arena_unseal(mem);
@@ -476,25 +204,17 @@ CM_API int cm_free(struct cm_attr *mem, void *ptr)
 	memset(mem->base + a, 0, b - a);
 	mem->live -= b - a;
 
-	/* Merge with free neighbours: see the comment on the free lists. */
-	if (a > CM_HEADER_SIZE && !bit_test(mem->ends, a / 8 - 1)) {
-		r = hash_find(fl, a | 2);
-		if (r != NIL) {
-			a = fl->rec[r].off;
-			fl_remove(fl, r);
-		}
-	}
-	if (b < mem->extent && !bit_test(mem->starts, b / 8)) {
-		r = hash_find(fl, b | 1);
-		if (r != NIL) {
-			b += fl->rec[r].size;
-			fl_remove(fl, r);
-		}
-	}
+	/* Merge with free neighbours: see the comment at the top. */
+	if (a > CM_HEADER_SIZE && !bit_test(mem->ends, a / 8 - 1) &&
+	    cm_free_lists_remove_at(fl, a, CM_FREE_ENDS_AT, &start, &size))
+		a = start;
+	if (b < mem->extent && !bit_test(mem->starts, b / 8) &&
+	    cm_free_lists_remove_at(fl, b, CM_FREE_STARTS_AT, &start, &size))
+		b += size;
 	if (b == mem->extent)
 		mem->extent = a;	/* the top is given back */
 	else
-		fl_insert(fl, a, b - a);
+		cm_free_lists_add(fl, a, b - a);
 	return 0;
 }
 

@@ -8,13 +8,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cma-private.h"
+#include "arena.h"
+#include "free-lists.h"
+#include "mapping.h"
 
-#ifndef MAP_FIXED_NOREPLACE
-#define MAP_FIXED_NOREPLACE 0x100000
-#endif
-
-#define CM_HUGE_PAGE	(2UL << 20)
 #define CM_CREATE_FLAGS	(CM_OBJECT_MAP | CM_FIXED_BASE | CM_NO_HUGEPAGES)
 /* CM_FIXED_BASE gives up after this many busy candidates. */
 #define CM_FIXED_TRIES	64
@@ -23,76 +20,11 @@
 
 enum cm_place { CM_PLACE_ANY, CM_PLACE_RANGE, CM_PLACE_EXACT };
 
-static size_t page_size(void)
+/* The arena's mmap flags: its mode, anonymous without a file, and never
+ * reserved (capacity is address space until it is written). */
+static int arena_map_flags(int fd, int mode)
 {
-	static size_t ps;
-
-	if (!ps)
-		ps = (size_t)sysconf(_SC_PAGESIZE);
-	return ps;
-}
-
-static size_t round_up(size_t x, size_t to)
-{
-	return (x + to - 1) & ~(to - 1);
-}
-
-/*
- * Map `len` bytes at exactly `addr` without replacing anything.
- * @return 0; -1 with EADDRINUSE when the range is busy (or the kernel put
- *	   the mapping elsewhere), or the errno of mmap.
- */
-static int map_exact(void *addr, size_t len, int fd, int mode)
-{
-	int anon = fd < 0 ? MAP_ANONYMOUS : 0;
-	void *p = mmap(addr, len, PROT_READ | PROT_WRITE,
-		       mode | anon | MAP_NORESERVE | MAP_FIXED_NOREPLACE,
-		       fd, 0);
-
-	if (p == MAP_FAILED) {
-		if (errno == EEXIST)
-			errno = EADDRINUSE;
-		return -1;
-	}
-	if (p != addr) {
-		/* An old kernel took the flag for a hint. */
-		munmap(p, len);
-		errno = EADDRINUSE;
-		return -1;
-	}
-	return 0;
-}
-
-/*
- * Map `len` bytes anywhere, 2 MiB aligned so transparent huge pages can
- * back the data: reserve a larger range, map over its aligned part (a range
- * we own, so MAP_FIXED replaces nothing of anyone else's) and trim the rest.
- */
-static void *map_anywhere(size_t len, int fd, int mode)
-{
-	size_t span = len + CM_HUGE_PAGE;
-	int anon = fd < 0 ? MAP_ANONYMOUS : 0;
-	uint8_t *raw, *p, *aligned;
-
-	raw = mmap(NULL, span, PROT_NONE,
-		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (raw == MAP_FAILED)
-		return NULL;
-	aligned = (uint8_t *)round_up((uintptr_t)raw, CM_HUGE_PAGE);
-	p = mmap(aligned, len, PROT_READ | PROT_WRITE,
-		 mode | anon | MAP_NORESERVE | MAP_FIXED, fd, 0);
-	if (p == MAP_FAILED) {
-		int e = errno;
-
-		munmap(raw, span);
-		errno = e;
-		return NULL;
-	}
-	if (aligned > raw)
-		munmap(raw, (size_t)(aligned - raw));
-	if (raw + span > aligned + len)
-		munmap(aligned + len, (size_t)(raw + span - (aligned + len)));
-	return aligned;
+	return mode | (fd < 0 ? MAP_ANONYMOUS : 0) | MAP_NORESERVE;
 }
 
 /*
@@ -116,7 +48,7 @@ static uint64_t first_free_candidate(uint64_t addr, uint64_t len,
 		if (lo >= addr + len)
 			break;
 		addr = CM_FIXED_RANGE_START +
-		       round_up(hi - CM_FIXED_RANGE_START, step);
+		       cm_round_up(hi - CM_FIXED_RANGE_START, step);
 	}
 	fclose(f);
 	return addr;
@@ -130,7 +62,7 @@ static uint64_t first_free_candidate(uint64_t addr, uint64_t len,
  */
 static void *map_in_range(size_t len, int fd, int mode)
 {
-	const uint64_t step = round_up(len, CM_HUGE_PAGE);
+	const uint64_t step = cm_round_up(len, CM_HUGE_PAGE);
 	uint64_t addr = CM_FIXED_RANGE_START;
 
 	for (int i = 0; i < CM_FIXED_TRIES; i++, addr += step) {
@@ -138,7 +70,9 @@ static void *map_in_range(size_t len, int fd, int mode)
 		if (addr > CM_FIXED_RANGE_END ||
 		    CM_FIXED_RANGE_END - addr < len)
 			break;
-		if (map_exact((void *)(uintptr_t)addr, len, fd, mode) == 0)
+		if (cm_map_exact((void *)(uintptr_t)addr, len,
+				 PROT_READ | PROT_WRITE,
+				 arena_map_flags(fd, mode), fd))
 			return (void *)(uintptr_t)addr;
 		if (errno != EADDRINUSE)
 			return NULL;
@@ -181,10 +115,10 @@ int cm_arena_reserve(struct cm_attr *mem, size_t end)
 	}
 	if (mem->fd < 0)
 		return 0;	/* anonymous memory has no file to grow */
-	want = round_up(end, page_size());
+	want = cm_round_up(end, cm_page_size());
 	/* Grow geometrically so a growing arena makes few system calls. */
 	target = mem->committed * 2 > want ? mem->committed * 2 : want;
-	target = round_up(target, page_size());
+	target = cm_round_up(target, cm_page_size());
 	if (target > limit)
 		target = limit;
 	if (file_grow(mem->fd, mem->committed, target - mem->committed) == 0)
@@ -267,7 +201,7 @@ static struct cm_attr *create(int fd, size_t length, int mode, int flags,
 		return NULL;
 	}
 	if (place == CM_PLACE_EXACT &&
-	    (!addr || (uintptr_t)addr % page_size())) {
+	    (!addr || (uintptr_t)addr % cm_page_size())) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -279,7 +213,7 @@ static struct cm_attr *create(int fd, size_t length, int mode, int flags,
 			return NULL;
 		}
 	}
-	map_len = round_up(length, page_size());
+	map_len = cm_round_up(length, cm_page_size());
 	mem = calloc(1, sizeof *mem);
 	if (!mem)
 		return NULL;
@@ -292,18 +226,20 @@ static struct cm_attr *create(int fd, size_t length, int mode, int flags,
 	mem->owns_mapping = true;
 	/* The arena first: the caller may have just freed `addr`. */
 	if (place == CM_PLACE_EXACT)
-		base = map_exact(addr, map_len, fd, mode) == 0 ? addr : NULL;
+		base = cm_map_exact(addr, map_len, PROT_READ | PROT_WRITE,
+				    arena_map_flags(fd, mode), fd);
 	else if (place == CM_PLACE_RANGE)
 		base = map_in_range(map_len, fd, mode);
 	else
-		base = map_anywhere(map_len, fd, mode);
+		base = cm_map_huge_aligned(map_len, PROT_READ | PROT_WRITE,
+					   arena_map_flags(fd, mode), fd);
 	if (!base)
 		goto fail;
 	mem->base = base;
 
 	/* One bit per 8-byte word of capacity, in whole 64-bit words. */
 	bits = (length + 7) / 8;
-	mem->bitmap_bytes = round_up((bits + 63) / 64 * 8, page_size());
+	mem->bitmap_bytes = cm_round_up((bits + 63) / 64 * 8, cm_page_size());
 	mem->slots = map_bookkeeping(3 * mem->bitmap_bytes);
 	if (!mem->slots)
 		goto fail;
@@ -366,7 +302,7 @@ static bool header_attachable(const uint8_t *h)
 	       h[CM_H_VERSION_MAJOR + 1] == 0 &&
 	       cm_load32(h + CM_H_HEADER_SIZE) == CM_HEADER_SIZE &&
 	       (cm_load32(h + CM_H_REQUIRED) & ~CM_REQ_KNOWN) == 0 &&
-	       base && base % page_size() == 0 && base < CM_USER_TOP &&
+	       base && base % cm_page_size() == 0 && base < CM_USER_TOP &&
 	       capacity > CM_HEADER_SIZE && capacity <= CM_USER_TOP - base;
 }
 
@@ -397,9 +333,10 @@ CM_API struct cm_attr *cm_attach(int fd, int flags)
 	mem = calloc(1, sizeof *mem);
 	if (!mem)
 		return NULL;
-	mem->map_len = round_up(capacity, page_size());
-	if (map_exact((void *)(uintptr_t)base, mem->map_len, fd,
-		      MAP_SHARED) != 0)
+	mem->map_len = cm_round_up(capacity, cm_page_size());
+	if (!cm_map_exact((void *)(uintptr_t)base, mem->map_len,
+			  PROT_READ | PROT_WRITE, arena_map_flags(fd, MAP_SHARED),
+			  fd))
 		goto fail;
 	mem->base = (uint8_t *)(uintptr_t)base;
 	mem->capacity = capacity;

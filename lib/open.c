@@ -8,13 +8,8 @@
 #include <unistd.h>
 
 #include "cma-private.h"
+#include "mapping.h"
 
-#ifndef MAP_FIXED_NOREPLACE
-#define MAP_FIXED_NOREPLACE 0x100000
-#endif
-
-/* Transparent huge pages are 2 MiB on x86-64. */
-#define CM_HUGE_PAGE	(2UL << 20)
 /* One read() call at most: large enough to amortise the syscall. */
 #define CM_READ_CHUNK	(64UL << 20)
 
@@ -26,18 +21,6 @@ struct cm_blob {
 	int relocated;		/* 0: at the recorded base */
 };
 
-static size_t page_size(void)
-{
-	long ps = sysconf(_SC_PAGESIZE);
-
-	return ps > 0 ? (size_t)ps : 4096;
-}
-
-static size_t round_up(size_t n, size_t to)
-{
-	return (n + to - 1) / to * to;
-}
-
 /*
  * Map the file at exactly `base`, without replacing anything.
  * @return the mapping; NULL when the address is unavailable here (taken,
@@ -47,25 +30,15 @@ static void *map_at_base(int fd, uint64_t base, size_t size, int flags)
 {
 	int prot = PROT_READ;
 	int share = MAP_SHARED;
-	void *want = (void *)(uintptr_t)base;
-	void *p;
 
 	/* A writable open must not write through to the file: copy-on-write. */
 	if (flags & CM_OPEN_WRITABLE) {
 		prot |= PROT_WRITE;
 		share = MAP_PRIVATE;
 	}
-	if (base == 0 || base % page_size() != 0)
+	if (base == 0 || base % cm_page_size() != 0)
 		return NULL;
-	p = mmap(want, size, prot, share | MAP_FIXED_NOREPLACE, fd, 0);
-	if (p == MAP_FAILED)
-		return NULL;
-	/* A kernel older than 4.17 takes the flag as a hint: not good enough. */
-	if (p != want) {
-		munmap(p, size);
-		return NULL;
-	}
-	return p;
+	return cm_map_exact((void *)(uintptr_t)base, size, prot, share, fd);
 }
 
 /*
@@ -74,8 +47,7 @@ static void *map_at_base(int fd, uint64_t base, size_t size, int flags)
  */
 static void *map_anonymous(size_t size, size_t *map_len)
 {
-	size_t len = round_up(size, page_size());
-	size_t over, head;
+	size_t len = cm_round_up(size, cm_page_size());
 	uint8_t *p;
 
 	if (len < CM_HUGE_PAGE) {
@@ -86,18 +58,11 @@ static void *map_anonymous(size_t size, size_t *map_len)
 		*map_len = len;
 		return p;
 	}
-	len = round_up(size, CM_HUGE_PAGE);
-	over = len + CM_HUGE_PAGE;
-	p = mmap(NULL, over, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
+	len = cm_round_up(size, CM_HUGE_PAGE);
+	p = cm_map_huge_aligned(len, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS, -1);
+	if (!p)
 		return NULL;
-	head = round_up((uintptr_t)p, CM_HUGE_PAGE) - (uintptr_t)p;
-	if (head)
-		munmap(p, head);
-	if (over - head - len)
-		munmap(p + head + len, over - head - len);
-	p += head;
 	/* Only advice: a kernel without THP still gives ordinary pages. */
 	madvise(p, len, MADV_HUGEPAGE);
 	*map_len = len;
@@ -208,7 +173,7 @@ CM_API struct cm_blob *cm_open(const char *path, int flags)
 	b->size = (size_t)st.st_size;
 	b->map = map_at_base(fd, h.base, b->size, flags);
 	if (b->map) {
-		b->map_len = round_up(b->size, page_size());
+		b->map_len = cm_round_up(b->size, cm_page_size());
 		/* The mapping may be read-only: the check never writes. */
 		if (!(flags & CM_OPEN_TRUSTED) &&
 		    cm_check(b->map, b->size, CM_CHECK_EXACT, &err) < 0)

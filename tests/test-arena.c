@@ -385,6 +385,27 @@ START_TEST(fixed_base)
 }
 END_TEST
 
+/* Candidates are the range start plus multiples of the arena's size in
+ * 2 MiB steps, whatever that size (the step need not be a power of two). */
+START_TEST(fixed_base_steps)
+{
+	const uint64_t start = CM_FIXED_RANGE_START, step = 6 << 20;
+	struct cm_attr *mem;
+	void *busy;
+
+	if (is_mapped((void *)(uintptr_t)start, page()))
+		return;	/* a sanitizer's heap lives there */
+	busy = mmap((void *)(uintptr_t)start, page(), PROT_READ, MAP_PRIVATE |
+		    MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	ck_assert_ptr_eq(busy, (void *)(uintptr_t)start);
+	mem = cm_create(-1, step, MAP_PRIVATE, CM_FIXED_BASE);
+	ck_assert_ptr_nonnull(mem);
+	ck_assert_uint_eq((uintptr_t)cm_get_base(mem), start + step);
+	cm_delete(mem, CM_ERASE);
+	munmap(busy, page());
+}
+END_TEST
+
 START_TEST(fixed_base_file)
 {
 	int fd;
@@ -477,6 +498,7 @@ static Suite *arena_suite(void)
 
 	tc = tcase_create("placement");
 	tcase_add_test(tc, fixed_base);
+	tcase_add_test(tc, fixed_base_steps);
 	tcase_add_test(tc, fixed_base_file);
 	tcase_add_test(tc, create_at);
 	tcase_add_test(tc, create_at_file);

@@ -449,7 +449,7 @@ START_TEST(alloc_after_serialize)
 }
 END_TEST
 
-static Suite *alloc_suite(void)
+Suite *cm_test_suite(void)
 {
 	Suite *s = suite_create("alloc");
 	TCase *tc;
@@ -480,9 +480,4 @@ static Suite *alloc_suite(void)
 	tcase_add_test(tc, object_iteration);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-Suite *cm_test_suite(void)
-{
-	return alloc_suite();
 }

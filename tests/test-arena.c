@@ -477,7 +477,7 @@ START_TEST(create_at_file)
 }
 END_TEST
 
-static Suite *arena_suite(void)
+Suite *cm_test_suite(void)
 {
 	Suite *s = suite_create("arena");
 	TCase *tc;
@@ -504,9 +504,4 @@ static Suite *arena_suite(void)
 	tcase_add_test(tc, create_at_file);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-Suite *cm_test_suite(void)
-{
-	return arena_suite();
 }

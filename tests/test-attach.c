@@ -266,7 +266,7 @@ START_TEST(attach_refusals)
 }
 END_TEST
 
-static Suite *attach_suite(void)
+Suite *cm_test_suite(void)
 {
 	Suite *s = suite_create("attach");
 	TCase *tc = tcase_create("attach");
@@ -277,9 +277,4 @@ static Suite *attach_suite(void)
 	tcase_add_test(tc, attach_refusals);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-Suite *cm_test_suite(void)
-{
-	return attach_suite();
 }

@@ -882,7 +882,7 @@ START_TEST(trusted_still_checks_structure)
 }
 END_TEST
 
-static Suite *check_suite(void)
+Suite *cm_test_suite(void)
 {
 	Suite *s = suite_create("check");
 	TCase *tc;
@@ -925,9 +925,4 @@ static Suite *check_suite(void)
 			    2 * TD_DEFECTS);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-Suite *cm_test_suite(void)
-{
-	return check_suite();
 }

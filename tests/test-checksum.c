@@ -1570,7 +1570,7 @@ START_TEST(block_sums_fold_to_xxh3)
 }
 END_TEST
 
-static Suite *checksum_suite(void)
+Suite *cm_test_suite(void)
 {
 	Suite *s = suite_create("checksum");
 	TCase *tc = tcase_create("kernels");
@@ -1615,9 +1615,4 @@ static Suite *checksum_suite(void)
 	tcase_add_loop_test(tc, block_sums_fold_to_xxh3, 0, KERNELS * 3);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-Suite *cm_test_suite(void)
-{
-	return checksum_suite();
 }

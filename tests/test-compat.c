@@ -205,7 +205,7 @@ START_TEST(delete_preserve)
 }
 END_TEST
 
-static Suite *compat_suite(void)
+Suite *cm_test_suite(void)
 {
 	Suite *s = suite_create("compat");
 	TCase *tc;
@@ -226,9 +226,4 @@ static Suite *compat_suite(void)
 	tcase_add_test(tc, delete_preserve);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-Suite *cm_test_suite(void)
-{
-	return compat_suite();
 }

@@ -367,7 +367,7 @@ START_TEST(bad_arguments)
 }
 END_TEST
 
-static Suite *convert_suite(void)
+Suite *cm_test_suite(void)
 {
 	Suite *s = suite_create("convert");
 	TCase *tc;
@@ -390,9 +390,4 @@ static Suite *convert_suite(void)
 	tcase_add_test(tc, bad_arguments);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-Suite *cm_test_suite(void)
-{
-	return convert_suite();
 }

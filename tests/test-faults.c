@@ -121,7 +121,7 @@ START_TEST(file_limit_private)
 }
 END_TEST
 
-static Suite *faults_suite(void)
+Suite *cm_test_suite(void)
 {
 	Suite *s = suite_create("faults");
 	TCase *tc = tcase_create("file size limit");
@@ -130,9 +130,4 @@ static Suite *faults_suite(void)
 	tcase_add_test(tc, file_limit_private);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-Suite *cm_test_suite(void)
-{
-	return faults_suite();
 }

@@ -104,7 +104,7 @@ START_TEST(golden_blob_opens_anywhere)
 }
 END_TEST
 
-static Suite *golden_suite(void)
+Suite *cm_test_suite(void)
 {
 	Suite *s = suite_create("golden");
 	TCase *tc = tcase_create("format pinned");
@@ -113,9 +113,4 @@ static Suite *golden_suite(void)
 	tcase_add_loop_test(tc, golden_blob_opens_anywhere, 0, 2);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-Suite *cm_test_suite(void)
-{
-	return golden_suite();
 }

@@ -220,7 +220,7 @@ START_TEST(truncation_and_exact_length)
 }
 END_TEST
 
-static Suite *header_suite(void)
+Suite *cm_test_suite(void)
 {
 	Suite *s = suite_create("header");
 	TCase *tc;
@@ -232,9 +232,4 @@ static Suite *header_suite(void)
 	tcase_add_loop_test(tc, truncation_and_exact_length, 0, 2);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-Suite *cm_test_suite(void)
-{
-	return header_suite();
 }

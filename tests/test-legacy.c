@@ -997,7 +997,7 @@ START_TEST(corruption_sweep)
 }
 END_TEST
 
-static Suite *legacy_suite(void)
+Suite *cm_test_suite(void)
 {
 	Suite *s = suite_create("legacy");
 	TCase *tc;
@@ -1033,9 +1033,4 @@ static Suite *legacy_suite(void)
 	tcase_add_test(tc, corruption_sweep);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-Suite *cm_test_suite(void)
-{
-	return legacy_suite();
 }

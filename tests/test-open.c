@@ -671,7 +671,7 @@ START_TEST(inherited_mapping_relocates)
 }
 END_TEST
 
-static Suite *open_suite(void)
+Suite *cm_test_suite(void)
 {
 	Suite *s = suite_create("open");
 	TCase *tc;
@@ -705,9 +705,4 @@ static Suite *open_suite(void)
 	tcase_add_test(tc, inherited_mapping_relocates);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-Suite *cm_test_suite(void)
-{
-	return open_suite();
 }

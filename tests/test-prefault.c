@@ -213,7 +213,7 @@ START_TEST(defect_after_populated_chunks_leaves_every_byte)
 }
 END_TEST
 
-static Suite *prefault_suite(void)
+Suite *cm_test_suite(void)
 {
 	Suite *s = suite_create("prefault");
 	TCase *tc = tcase_create("populates fresh pages");
@@ -231,9 +231,4 @@ static Suite *prefault_suite(void)
 			    0, 4);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-Suite *cm_test_suite(void)
-{
-	return prefault_suite();
 }

@@ -653,7 +653,7 @@ START_TEST(absolute_beyond_4_gib_relative_refused)
 }
 END_TEST
 
-static Suite *relocate_suite(void)
+Suite *cm_test_suite(void)
 {
 	Suite *s = suite_create("relocate");
 	TCase *tc = tcase_create("round trip");
@@ -678,9 +678,4 @@ static Suite *relocate_suite(void)
 	tcase_add_test(tc, absolute_beyond_4_gib_relative_refused);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-Suite *cm_test_suite(void)
-{
-	return relocate_suite();
 }

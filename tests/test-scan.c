@@ -504,7 +504,7 @@ START_TEST(slot_list_matches_the_bitmap)
 }
 END_TEST
 
-static Suite *scan_suite(void)
+Suite *cm_test_suite(void)
 {
 	Suite *s = suite_create("scan");
 	TCase *tc;
@@ -533,9 +533,4 @@ static Suite *scan_suite(void)
 	tcase_add_test(tc, slot_list_matches_the_bitmap);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-Suite *cm_test_suite(void)
-{
-	return scan_suite();
 }

@@ -263,7 +263,7 @@ START_TEST(same_program_same_checksum)
 }
 END_TEST
 
-static Suite *serialize_suite(void)
+Suite *cm_test_suite(void)
 {
 	Suite *s = suite_create("serialize");
 	TCase *tc = tcase_create("blob");
@@ -282,9 +282,4 @@ static Suite *serialize_suite(void)
 	tcase_add_test(tc, a_failed_reseal_leaves_no_stale_blob);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-Suite *cm_test_suite(void)
-{
-	return serialize_suite();
 }

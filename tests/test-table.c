@@ -137,7 +137,7 @@ START_TEST(iterator_goes_on_after_a_bad_pointer)
 }
 END_TEST
 
-static Suite *table_suite(void)
+Suite *cm_test_suite(void)
 {
 	Suite *s = suite_create("table");
 	TCase *tc;
@@ -147,9 +147,4 @@ static Suite *table_suite(void)
 	tcase_add_loop_test(tc, iterator_goes_on_after_a_bad_pointer, 0, 2);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-Suite *cm_test_suite(void)
-{
-	return table_suite();
 }

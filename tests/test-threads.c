@@ -299,7 +299,7 @@ START_TEST(mt_relative_unreadable_entry)
 }
 END_TEST
 
-static Suite *threads_suite(void)
+Suite *cm_test_suite(void)
 {
 	Suite *s = suite_create("threads");
 	TCase *tc;
@@ -318,9 +318,4 @@ static Suite *threads_suite(void)
 	tcase_add_test(tc, mt_relative_unreadable_entry);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-Suite *cm_test_suite(void)
-{
-	return threads_suite();
 }

@@ -108,7 +108,7 @@ START_TEST(million_continuation_bytes_stop_early)
 }
 END_TEST
 
-static Suite *vlq_suite(void)
+Suite *cm_test_suite(void)
 {
 	Suite *s = suite_create("vlq");
 	TCase *tc = tcase_create("round trip");
@@ -123,9 +123,4 @@ static Suite *vlq_suite(void)
 	tcase_add_test(tc, million_continuation_bytes_stop_early);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-Suite *cm_test_suite(void)
-{
-	return vlq_suite();
 }

@@ -26,12 +26,12 @@ CM_API ssize_t cm_reloc_bitmap(const void *blob, size_t len, uint64_t *bits,
 	}
 	/* The decoder's bit sink stores one word past the last slot's: a
 	 * caller's exact-size bitmap is filled through a copy. */
-	out = words > need ? bits : calloc(need + 1, 8);
+	out = words > need ? bits : malloc((need + 1) * 8);
 	if (!out) {
 		errno = ENOMEM;
 		return -1;
 	}
-	memset(out, 0, (need + 1) * 8);
+	memset(out, 0, (need + 1) * 8);	/* the caller's or ours: zeroed once */
 	/* The same decoder as the checks: every entry's bounds checked. */
 	cm_table_start(&c, blob, &h);
 	n = cm_table_bits(&c, out, 0, h.data_end, err);

@@ -254,7 +254,9 @@ int main(int argc, char **argv)
 			"redirect it to a file or a pipe\n", tool_prog);
 		return tool_finish(TOOL_USAGE);
 	}
-	if (!to_stdout && strcmp(o.in, "-") && same_file(o.in, o.out)) {
+	/* --in-place has no -o to compare (o.out is NULL). */
+	if (!o.in_place && !to_stdout && strcmp(o.in, "-") &&
+	    same_file(o.in, o.out)) {
 		fprintf(stderr, "%s: -o %s names the input; use --in-place\n",
 			tool_prog, o.out);
 		return tool_finish(TOOL_USAGE);

@@ -8,13 +8,20 @@ original cma's WRONG cases are refused with their path from the root.
 
     cli-types.py CASE|all CMA-DUMP CMA-VERIFY CMA-CONVERT MAKE-BLOB
                  PRODUCER.c CONSUMER.c INCLUDE-DIR LIBCMA.so CACHE-DIR
+                 SANITIZE CC-ID
+
+SANITIZE is the build's b_sanitize and CC-ID its compiler: a sanitized
+libcma needs its sanitizers' runtime in the program, so the producers are
+then built by that compiler only, with the same -fsanitize.
 """
 import shutil
 
 from clitest import *
 
-PRODUCER_C, CONSUMER_C, INCLUDE, LIBCMA, CACHE = \
-    (sys.argv[6:11] + [None] * 5)[:5]
+PRODUCER_C, CONSUMER_C, INCLUDE, LIBCMA, CACHE, SANITIZE, CC_ID = \
+    (sys.argv[6:13] + [None] * 7)[:7]
+SANITIZE_FLAGS = (["-fsanitize=" + SANITIZE]
+                  if SANITIZE and SANITIZE != "none" else [])
 LIBCMA = LIBCMA and os.path.abspath(LIBCMA)  # producers run anywhere
 GOOD = ("list", "cycle", "tree", "dag", "arrays", "union", "anon",
         "data_srv", "data")
@@ -31,7 +38,8 @@ WRONG = {  # shape: what typed verification says (the start of it)
 
 def compilers():
     """(name, path) of each C compiler installed, gcc first."""
-    found = [(c, shutil.which(c)) for c in ("gcc", "clang")]
+    names = [CC_ID] if SANITIZE_FLAGS else ["gcc", "clang"]
+    found = [(c, shutil.which(c)) for c in names]
     found = [(c, p) for c, p in found if p]
     if EXE:
         raise Skip("a cross build: the producers are built for the host")
@@ -49,14 +57,19 @@ def build(source, name, flags):
             os.path.getmtime(out) >= os.path.getmtime(source)):
         return out
     tmp = out + ".%d" % os.getpid()
-    cc = flags[0]
-    lib = ["-L" + os.path.dirname(LIBCMA), "-Wl,-rpath," +
-           os.path.dirname(LIBCMA), "-l:" + os.path.basename(LIBCMA)]
-    subprocess.run([cc] + flags[1:] + ["-O0", "-I" + INCLUDE, source,
-                                        "-o", tmp] + lib,
-                   check=True, capture_output=True)
+    compile_program(source, tmp, flags)
     os.rename(tmp, out)
     return out
+
+
+def compile_program(source, out, flags, cwd=None):
+    """Compile source into out against this libcma: flags[0] the compiler,
+    the rest its options (the build's sanitizers added)."""
+    lib = ["-L" + os.path.dirname(LIBCMA), "-Wl,-rpath," +
+           os.path.dirname(LIBCMA), "-l:" + os.path.basename(LIBCMA)]
+    subprocess.run([flags[0]] + flags[1:] + SANITIZE_FLAGS +
+                   ["-O0", "-I" + INCLUDE, source, "-o", out] + lib,
+                   check=True, capture_output=True, cwd=cwd)
 
 
 def producers():
@@ -413,10 +426,8 @@ def split_dwarf_and_dwp():
     exe = os.path.join(work, "producer")
     try:
         # DWARF 4: Debian 12's dwp cannot pack gcc's DWARF 5 split units.
-        subprocess.run([cc, "-g", "-gdwarf-4", "-gsplit-dwarf", "-O0",
-                        "-I" + INCLUDE, PRODUCER_C, "-o", exe, LIBCMA,
-                        "-Wl,-rpath," + os.path.dirname(LIBCMA)],
-                       check=True, cwd=work, capture_output=True)
+        compile_program(PRODUCER_C, exe,
+                        [cc, "-g", "-gdwarf-4", "-gsplit-dwarf"], cwd=work)
         p, exp = produce(exe, "list")
         eq(typed_json("--types=" + exe, "--root-type=struct node", p),
            exp["json"], "split DWARF beside its .dwo")

@@ -439,6 +439,18 @@ static int scan_import(const struct legacy *l, uint64_t base,
 	struct first_hit h = { 0 };
 
 	cm_scan_rule(&old, l->b, 8, l->data_end);
+	/* First what the legacy bytes alone refuse, whatever the output. */
+	for (uint64_t o = 9; l->scan && o + 8 <= l->data_end; o++) {
+		uint64_t v = cm_load64(l->p + o);
+
+		if (o % 8 && v - old.lo <= old.span)
+			return cm_fail(err, CM_E_LEGACY, o, UINT64_MAX,
+				       "unaligned word 0x%llx points into the "
+				       "data (offset 0x%llx), no slot (made "
+				       "without CM_ALIGNED?)",
+				       (unsigned long long)v,
+				       (unsigned long long)(v - l->b));
+	}
 	if (l->scan && out && lo <= old.lo + old.span + 1
 	    && old.lo <= hi + 1) {
 		h = scan_words(l, lo < old.lo ? lo : old.lo,
@@ -458,17 +470,6 @@ static int scan_import(const struct legacy *l, uint64_t base,
 			       "base 0x%llx but is not a recorded pointer "
 			       "slot", (unsigned long long)h.value,
 			       (unsigned long long)base);
-	for (uint64_t o = 9; l->scan && o + 8 <= l->data_end; o++) {
-		uint64_t v = cm_load64(l->p + o);
-
-		if (o % 8 && v - old.lo <= old.span)
-			return cm_fail(err, CM_E_LEGACY, o, UINT64_MAX,
-				       "unaligned word 0x%llx points into the "
-				       "data (offset 0x%llx), no slot (made "
-				       "without CM_ALIGNED?)",
-				       (unsigned long long)v,
-				       (unsigned long long)(v - l->b));
-	}
 	return 0;
 }
 

@@ -121,10 +121,36 @@ stage_sanitize() {
 	stage sanitize "$ok" "$fail"
 }
 
-# Each libFuzzer target for FUZZ_SECONDS, on a copy of its corpus.
+# One libFuzzer target for FUZZ_SECONDS on a copy of its corpus; its verdict
+# line goes to $work/T.verdict, its run count to $work/T.runs.
+fuzz_one() {	# DIR ARTIFACTS TARGET REGRESS...
+	local dir=$1 art=$2 t=$3 flog r runs
+	shift 3
+	# A copy: new inputs must not land in the repository.
+	mkdir -p "$work/$t"
+	cp -r "tests/fuzz/corpus/fuzz-$t/." "$work/$t/" 2>/dev/null || true
+	flog=$art/fuzz-$t.log
+	if ASAN_OPTIONS=detect_leaks=1 \
+	   "$dir/tests/fuzz/fuzz-$t" -max_total_time="$FUZZ_SECONDS" \
+		-dict=tests/fuzz/cma.dict -timeout=10 \
+		-rss_limit_mb=2048 -print_final_stats=1 \
+		-artifact_prefix="$art/$t-" \
+		"$work/$t" "$@" >"$flog" 2>&1; then
+		r=ok
+	else
+		r="FAILED (see $flog, inputs in $art/)"
+	fi
+	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$flog")
+	echo "${runs:-0}" >"$work/$t.runs"
+	echo "fuzz-$t: ${runs:-0} runs in ${FUZZ_SECONDS}s," \
+		"corpus $(find "$work/$t" -type f | wc -l) inputs: $r" \
+		>"$work/$t.verdict"
+}
+
+# Every libFuzzer target, as many at once as there are CPUs.
 stage_fuzz() {
 	local dir=$PREFIX-fuzz art=$PREFIX-fuzz-artifacts
-	local ok=0 fail=0 total=0 targets regress=() t flog r runs
+	local ok=0 fail=0 total=0 targets regress=() t jobs
 	read -r -a targets <<<"$TARGETS"
 	if ! CC=clang setup "$dir" -Dfuzz=true -Dwerror=true ||
 	   ! build "$dir" "${targets[@]/#/tests/fuzz/fuzz-}"; then
@@ -136,30 +162,23 @@ stage_fuzz() {
 	if [ -n "$(ls tests/fuzz/regress 2>/dev/null)" ]; then
 		regress=(tests/fuzz/regress)
 	fi
+	jobs=$(nproc 2>/dev/null || echo 1)
 	for t in "${targets[@]}"; do
-		# A copy: new inputs must not land in the repository.
-		mkdir -p "$work/$t"
-		cp -r "tests/fuzz/corpus/fuzz-$t/." "$work/$t/" 2>/dev/null ||
-			true
-		flog=$art/fuzz-$t.log
-		if ASAN_OPTIONS=detect_leaks=1 \
-		   "$dir/tests/fuzz/fuzz-$t" -max_total_time="$FUZZ_SECONDS" \
-			-dict=tests/fuzz/cma.dict -timeout=10 \
-			-rss_limit_mb=2048 -print_final_stats=1 \
-			-artifact_prefix="$art/$t-" \
-			"$work/$t" "${regress[@]}" >"$flog" 2>&1; then
+		while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do
+			wait -n || true
+		done
+		fuzz_one "$dir" "$art" "$t" "${regress[@]}" &
+	done
+	wait
+	for t in "${targets[@]}"; do
+		cat "$work/$t.verdict"
+		if grep -q ': ok$' "$work/$t.verdict"; then
 			ok=$((ok + 1))
-			r=ok
 		else
 			fail=$((fail + 1))
-			r="FAILED (see $flog, inputs in $art/)"
-			tail -n 40 "$flog"
+			tail -n 40 "$art/fuzz-$t.log"
 		fi
-		runs=$(sed -n 's/^stat::number_of_executed_units: *//p' \
-			"$flog")
-		total=$((total + ${runs:-0}))
-		echo "fuzz-$t: ${runs:-0} runs in ${FUZZ_SECONDS}s," \
-			"corpus $(find "$work/$t" -type f | wc -l) inputs: $r"
+		total=$((total + $(cat "$work/$t.runs")))
 	done
 	echo "fuzzing: $total runs in total"
 	stage fuzz "$ok" "$fail"
@@ -167,20 +186,42 @@ stage_fuzz() {
 
 # The tools under memcheck: the CLI suite, then hostile inputs directly.
 stage_valgrind() {
-	local dir=$PREFIX-valgrind ok=0 fail=0 tools c inputs f
+	local dir=$PREFIX-valgrind ok=0 fail=0 tools c inputs f i rc name
+	local runs=0 cpus
+	cpus=$(nproc 2>/dev/null || echo 1)
 
-	vrun() {	# NAME COMMAND...: memcheck errors or a crash fail it
-		local name=$1 rc=0
+	# NAME COMMAND...: run in the background, as many at once as CPUs;
+	# an argument @OUT@ becomes an output file of its own. vcollect waits
+	# and counts: memcheck errors or a crash fail a run.
+	vrun() {
+		local name=$1 n=$((runs + 1)) a args=()
 		shift
-		"${VALGRIND[@]}" "$@" >"$work/vg.out" 2>"$work/vg.err" ||
-			rc=$?
-		if [ "$rc" -eq 99 ] || [ "$rc" -gt 4 ]; then
-			fail=$((fail + 1))
-			echo "valgrind: $name: exit $rc"
-			tail -n 30 "$work/vg.err"
-		else
-			ok=$((ok + 1))
-		fi
+		for a in "$@"; do
+			args+=("${a/#@OUT@/$work/out-$n.cm}")
+		done
+		runs=$n
+		while [ "$(jobs -rp | wc -l)" -ge "$cpus" ]; do
+			wait -n || true
+		done
+		(
+			rc=0
+			"${VALGRIND[@]}" "${args[@]}" >"$work/vg-$n.out" \
+				2>"$work/vg-$n.err" || rc=$?
+			echo "$rc $name" >"$work/vg-$n.rc"
+		) &
+	}
+	vcollect() {
+		wait
+		for ((i = 1; i <= runs; i++)); do
+			read -r rc name <"$work/vg-$i.rc"
+			if [ "$rc" -eq 99 ] || [ "$rc" -gt 4 ]; then
+				fail=$((fail + 1))
+				echo "valgrind: $name: exit $rc"
+				tail -n 30 "$work/vg-$i.err"
+			else
+				ok=$((ok + 1))
+			fi
+		done
 	}
 
 	if ! setup "$dir" -Dwerror=true --buildtype=debug ||
@@ -221,12 +262,13 @@ stage_valgrind() {
 		vrun "cma-dump --graph=dot $f" "$tools/cma-dump" \
 			--graph=dot "$f"
 		vrun "cma-convert $f" "$tools/cma-convert" --absolute \
-			-o "$work/out.cm" "$f"
+			-o @OUT@ "$f"
 	done
 	for f in tests/fuzz/corpus/fuzz-legacy/*; do
 		vrun "cma-convert --from-legacy $f" "$tools/cma-convert" \
-			--from-legacy -o "$work/out.cm" "$f"
+			--from-legacy -o @OUT@ "$f"
 	done
+	vcollect
 	stage valgrind "$ok" "$fail"
 }
 

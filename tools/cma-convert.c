@@ -263,6 +263,7 @@ int main(int argc, char **argv)
 	}
 	if (tool_input_open(&in, o.in, false) < 0)
 		return tool_finish(TOOL_IO);
+	tool_input_read_all_soon(&in);
 	if (o.rebase && in.len > REBASE_LIMIT - o.base) {
 		fprintf(stderr, "%s: --rebase 0x%" PRIx64 ": the blob (%zu "
 			"bytes) would end past 2^47\n", tool_prog, o.base,

@@ -220,6 +220,8 @@ static int verify_one(const struct opts *o, const char *path, bool first)
 
 	rc = tool_input_open(&in, path, o->quiet);
 	saved = errno;
+	if (rc == 0)
+		tool_input_read_all_soon(&in);
 	if (o->report)
 		junit_case_begin(o->report, in.name);
 	if (o->json) {

@@ -184,6 +184,26 @@ int tool_input_open(struct tool_input *in, const char *path, bool quiet)
 	return -1;
 }
 
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22	/* Linux 5.14; older kernels say EINVAL */
+#endif
+
+void tool_input_read_all_soon(const struct tool_input *in)
+{
+	int saved = errno;
+	long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+
+	if (!in->map)
+		return;
+	/* Populating a file larger than half the memory would evict its
+	 * first pages before they are read: read-ahead only. */
+	if (pages <= 0 || page <= 0
+	    || in->map_len / (size_t)page > (size_t)pages / 2
+	    || madvise(in->map, in->map_len, MADV_POPULATE_READ))
+		madvise(in->map, in->map_len, MADV_WILLNEED);
+	errno = saved;
+}
+
 void tool_input_close(struct tool_input *in)
 {
 	if (in->map)

@@ -20,6 +20,14 @@ VALGRIND=(valgrind -q --error-exitcode=99 --leak-check=full
 status=0
 started=$SECONDS
 work=
+cpus=$(nproc 2>/dev/null || echo 1)
+
+# Block until fewer background jobs run than there are CPUs.
+wait_for_a_cpu() {
+	while [ "$(jobs -rp | wc -l)" -ge "$cpus" ]; do
+		wait -n || true
+	done
+}
 
 stage() {	# NAME PASSED FAILED
 	echo "stage $1: $2 passed, $3 failed ($((SECONDS - started)) s)"
@@ -150,7 +158,7 @@ fuzz_one() {	# DIR ARTIFACTS TARGET REGRESS...
 # Every libFuzzer target, as many at once as there are CPUs.
 stage_fuzz() {
 	local dir=$PREFIX-fuzz art=$PREFIX-fuzz-artifacts
-	local ok=0 fail=0 total=0 targets regress=() t jobs
+	local ok=0 fail=0 total=0 targets regress=() t
 	read -r -a targets <<<"$TARGETS"
 	if ! CC=clang setup "$dir" -Dfuzz=true -Dwerror=true ||
 	   ! build "$dir" "${targets[@]/#/tests/fuzz/fuzz-}"; then
@@ -162,11 +170,8 @@ stage_fuzz() {
 	if [ -n "$(ls tests/fuzz/regress 2>/dev/null)" ]; then
 		regress=(tests/fuzz/regress)
 	fi
-	jobs=$(nproc 2>/dev/null || echo 1)
 	for t in "${targets[@]}"; do
-		while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do
-			wait -n || true
-		done
+		wait_for_a_cpu
 		fuzz_one "$dir" "$art" "$t" "${regress[@]}" &
 	done
 	wait
@@ -187,8 +192,7 @@ stage_fuzz() {
 # The tools under memcheck: the CLI suite, then hostile inputs directly.
 stage_valgrind() {
 	local dir=$PREFIX-valgrind ok=0 fail=0 tools c inputs f i rc name
-	local runs=0 cpus
-	cpus=$(nproc 2>/dev/null || echo 1)
+	local runs=0
 
 	# NAME COMMAND...: run in the background, as many at once as CPUs;
 	# an argument @OUT@ becomes an output file of its own. vcollect waits
@@ -200,9 +204,7 @@ stage_valgrind() {
 			args+=("${a/#@OUT@/$work/out-$n.cm}")
 		done
 		runs=$n
-		while [ "$(jobs -rp | wc -l)" -ge "$cpus" ]; do
-			wait -n || true
-		done
+		wait_for_a_cpu
 		(
 			rc=0
 			"${VALGRIND[@]}" "${args[@]}" >"$work/vg-$n.out" \

@@ -21,12 +21,12 @@ extern char **environ;
 
 static volatile uint64_t sink;
 
-/* The file as the tools read a regular file: one read-only private
- * mapping. @return it (*size bytes); NULL, reported. */
 #ifndef MADV_POPULATE_READ
 #define MADV_POPULATE_READ 22	/* Linux 5.14 */
 #endif
 
+/* The file as the tools read a regular file: one read-only private
+ * mapping. @return it (*size bytes); NULL, reported. */
 static uint8_t *map_input(const char *path, size_t *size)
 {
 	struct stat st;

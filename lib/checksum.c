@@ -269,8 +269,8 @@ void cm_hash_header(struct cm_hash *s, const uint8_t *header, uint64_t size)
 /* Smaller tables are simply hashed again at the end. */
 #define SHARES_MIN_TABLE (256 * 1024)
 
-void cm_table_shares_start(struct cm_table_shares *t,
-			   const struct cm_header *h)
+size_t cm_table_shares_plan(struct cm_table_shares *t,
+			    const struct cm_header *h)
 {
 	const uint64_t block = STRIPE * STRIPES_PER_BLOCK;
 	uint64_t end = h->table_offset + h->table_size;
@@ -278,12 +278,19 @@ void cm_table_shares_start(struct cm_table_shares *t,
 
 	*t = (struct cm_table_shares){ 0 };
 	if (h->table_size < SHARES_MIN_TABLE)
-		return;
+		return 0;
 	t->at = h->table_offset + (block - into % block) % block;
 	if (t->at >= end)
-		return;
+		return 0;
 	t->blocks = (end - t->at) / block;
-	t->sums = malloc(t->blocks * 64);
+	return t->blocks * 64;
+}
+
+void cm_table_shares_start(struct cm_table_shares *t,
+			   const struct cm_header *h)
+{
+	if (cm_table_shares_plan(t, h))
+		t->sums = malloc(t->blocks * 64);
 }
 
 void cm_table_shares_add(struct cm_table_shares *t, const uint8_t *blob,
@@ -310,17 +317,25 @@ void cm_table_shares_add(struct cm_table_shares *t, const uint8_t *blob,
 }
 
 void cm_table_shares_upto(struct cm_table_shares *t, const uint8_t *blob,
-			  uint64_t pos)
+			  uint64_t pos, uint64_t *next)
 {
 	const uint64_t block = STRIPE * STRIPES_PER_BLOCK;
 	uint64_t first, end;
 
-	if (!t->sums || pos < t->at + (t->done + 1) * block)
+	if (!t->sums || pos < t->at + (*next + 1) * block)
 		return;
-	cm_table_shares_add(t, blob, t->at + t->done * block, pos, &first,
+	cm_table_shares_add(t, blob, t->at + *next * block, pos, &first,
 			    &end);
-	if (first == t->done && end > first)
-		t->done = end;
+	if (first == *next && end > first)
+		*next = end;
+}
+
+uint64_t cm_table_shares_first(const struct cm_table_shares *t,
+			       uint64_t pos)
+{
+	const uint64_t block = STRIPE * STRIPES_PER_BLOCK;
+
+	return pos <= t->at ? 0 : (pos - t->at + block - 1) / block;
 }
 
 uint64_t cm_hash_blob_end(struct cm_hash *s, const uint8_t *blob,

@@ -84,14 +84,22 @@ struct cm_table_shares {
 
 void cm_table_shares_start(struct cm_table_shares *t,
 			   const struct cm_header *h);
+/* As cm_table_shares_start(), allocating nothing: the bytes t->sums must
+ * get, 0 when it stays NULL. */
+size_t cm_table_shares_plan(struct cm_table_shares *t,
+			    const struct cm_header *h);
 /* The shares of the whole blocks inside the blob's bytes [from, to):
  * blocks [*first, *end). */
 void cm_table_shares_add(struct cm_table_shares *t, const uint8_t *blob,
 			 uint64_t from, uint64_t to, uint64_t *first,
 			 uint64_t *end);
-/* In order: the blocks below `pos` not in yet. */
+/* In order, from block *next (advanced): the blocks below `pos`. A walk
+ * of the whole table passes &t->done; a thread its own share's cursor. */
 void cm_table_shares_upto(struct cm_table_shares *t, const uint8_t *blob,
-			  uint64_t pos);
+			  uint64_t pos, uint64_t *next);
+/* The first block that starts at or past blob offset `pos`. */
+uint64_t cm_table_shares_first(const struct cm_table_shares *t,
+			       uint64_t pos);
 /* The blob from its table to its end (from the shares when all are in; t
  * may be NULL), then its header: the checksum. */
 uint64_t cm_hash_blob_end(struct cm_hash *s, const uint8_t *blob,

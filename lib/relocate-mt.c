@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * cm_deserialize_mt: the relocation split among threads. Each thread
- * checks, shifts and hashes its part of the data (whole XXH3 blocks); the
- * caller then takes the data's last part block, the table's end and the
- * checksum, folding the parts' hash shares in order.
+ * checks, shifts and hashes its part of the data (whole XXH3 blocks) and
+ * of the table; the caller's part, the first, goes straight into the
+ * checksum, the others' hash shares are folded in after them. The caller
+ * then takes the data's last part block, the table's end and the
+ * checksum.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -31,8 +33,9 @@ static uint64_t first_entry(const uint8_t *blob, const struct cm_header *h,
 
 /*
  * A thread's share of the data: whole XXH3 blocks, so that, checked, each
- * thread adds up its blocks' hash shares (cm_hash_block_sums) and the
- * caller folds them in order; the data's last part block is the caller's.
+ * thread but the first adds up its blocks' hash shares (cm_hash_block_sums)
+ * and the caller folds them in order; the data's last part block is the
+ * caller's too.
  */
 struct part {
 	uint8_t *blob;
@@ -43,10 +46,12 @@ struct part {
 	uint64_t last;		/* the next part's first entry */
 	uint64_t from, to;	/* its slots lie in [from, to) */
 	uint64_t done_end;	/* slots below are shifted */
-	uint64_t *sums;		/* checked: its blocks' shares */
+	struct cm_hash *hash;	/* checked, the first part: the checksum */
+	uint64_t *sums;		/* checked, the others: their blocks' shares */
 	uint8_t last_stripe[64];	/* checked: as hashed */
 	struct cm_table_shares *table;	/* checked: shares of its entries */
-	uint64_t table_first, table_end;	/* the table blocks it did */
+	uint64_t table_first, table_end;	/* the table blocks it did, */
+						/* table_end the next to do */
 	int result;
 	struct cm_error err;
 };
@@ -74,11 +79,10 @@ static void name_bad_pointer(struct part *pt, uint64_t off,
 		}
 }
 
-/* Check, shift and (checked) hash [from, to) a chunk at a time; pt->at
- * ends at the entry after. @return 0, or -1 with pt->err set and the
- * failing chunk as it was. */
-static int relocate_range(struct part *pt, struct cm_hash *hash,
-			  uint64_t from, uint64_t to)
+/* Check, shift and (checked) hash [from, to) a chunk at a time, into
+ * pt->hash or pt->sums; pt->at ends at the entry after. @return 0, or -1
+ * with pt->err set and the failing chunk as it was. */
+static int relocate_range(struct part *pt, uint64_t from, uint64_t to)
 {
 	pt->done_end = from;
 	for (uint64_t off = from; off < to; off += PART_CHUNK) {
@@ -89,6 +93,10 @@ static int relocate_range(struct part *pt, struct cm_hash *hash,
 
 		if (cm_table_bits(&pt->at, bits, off, end, &pt->err) < 0)
 			return -1;
+		/* The chunk's table blocks while they are in cache. */
+		if (pt->table)
+			cm_table_shares_upto(pt->table, pt->blob, pt->at.pos,
+					     &pt->table_end);
 		if (pt->sums)
 			bad = cm_hash_block_sums(pt->blob + off,
 				(end - off) / CM_HASH_BLOCK, (uint8_t *)bits,
@@ -97,7 +105,8 @@ static int relocate_range(struct part *pt, struct cm_hash *hash,
 				+ 8 * ((off - pt->from) / CM_HASH_BLOCK),
 				pt->last_stripe);
 		else
-			bad = cm_hash_rebased(hash, pt->blob + off, end - off,
+			bad = cm_hash_rebased(pt->hash, pt->blob + off,
+					      end - off,
 					      (uint8_t *)bits, NULL, &pt->r,
 					      CM_REBASE_WRITE);
 		if (bad) {
@@ -118,12 +127,8 @@ static int relocate_range(struct part *pt, struct cm_hash *hash,
 static void *relocate_part(void *arg)
 {
 	struct part *pt = arg;
-	uint64_t entry = pt->at.pos;
 
-	pt->result = relocate_range(pt, NULL, pt->from, pt->to);
-	if (!pt->result && pt->table)
-		cm_table_shares_add(pt->table, pt->blob, entry, pt->at.pos,
-				    &pt->table_first, &pt->table_end);
+	pt->result = relocate_range(pt, pt->from, pt->to);
 	if (!pt->result && pt->last != UINT64_MAX
 	    && pt->at.index != pt->last)
 		pt->result = cm_fail(&pt->err, CM_E_ORDER, pt->at.pos,
@@ -135,22 +140,25 @@ static void *relocate_part(void *arg)
 
 /*
  * After the parts: the data's last part block, the end of the table, and
- * (checked) the checksum from the parts' shares. The tail is relocated
- * under parts[n]. @return 0 or -1 with err set.
+ * (checked) the checksum: the first part's stream, the other parts'
+ * shares folded in. The tail is relocated under parts[n]. @return 0 or -1
+ * with err set.
  */
 static int finish_parts(struct part *parts, int n, struct cm_hash *hash,
-			uint64_t blocks, struct cm_error *err)
+			struct cm_error *err)
 {
 	struct part *tail = &parts[n];
 	const struct cm_header *h = tail->h;
+	const uint64_t blocks = (parts[n - 1].to - parts[1].from)
+				/ CM_HASH_BLOCK;
 	struct cm_error e;
 	uint64_t slot;
 
-	if (hash && !cm_hash_take_blocks(hash, parts[0].sums, blocks,
+	if (hash && !cm_hash_take_blocks(hash, parts[1].sums, blocks,
 					 parts[n - 1].last_stripe))
 		return cm_fail(err, CM_E_CHECKSUM, CM_H_CHECKSUM, UINT64_MAX,
 			       "checksum stream out of step");	/* never */
-	if (relocate_range(tail, hash, tail->from, tail->to)) {
+	if (relocate_range(tail, tail->from, tail->to)) {
 		*err = tail->err;
 		return -1;
 	}
@@ -163,19 +171,18 @@ static int finish_parts(struct part *parts, int n, struct cm_hash *hash,
 		struct cm_table_shares *t = parts[0].table;
 		uint64_t sum, first, end, b = 0;
 
-		/* The table blocks no thread did: between their entries. */
-		for (int i = 0; t->sums && i <= n; i++) {
-			uint64_t upto = i < n ? parts[i].table_first
-					      : t->blocks;
+		/* The table blocks no part did: those across the parts'
+		 * bounds, and the table's end. */
+		for (int i = 0; t->sums && i <= n + 1; i++) {
+			uint64_t upto = i <= n ? parts[i].table_first
+					       : t->blocks;
 
-			if (i < n && parts[i].table_end == 0)
-				continue;	/* it did none */
 			if (b < upto)
 				cm_table_shares_add(t, tail->blob,
 					t->at + b * CM_HASH_BLOCK,
 					t->at + upto * CM_HASH_BLOCK,
 					&first, &end);
-			if (i < n)
+			if (i <= n)
 				b = parts[i].table_end;
 		}
 		if (t->sums)
@@ -195,18 +202,26 @@ static int finish_parts(struct part *parts, int n, struct cm_hash *hash,
 
 uint64_t cm_mt_min_part = 1024 * 1024;
 
+/* Part i takes blocks [i step, (i + 1) step) of the data. */
+static uint64_t part_step(uint64_t blocks, int threads)
+{
+	return (blocks + (uint64_t)threads - 1) / (uint64_t)threads;
+}
+
 /*
- * Part i takes blocks [i step, (i + 1) step) of the data; parts[threads],
- * the caller's, the data after the last whole block. Each starts at its
- * first entry: found by bisection in an absolute table, by summing the
- * deltas before it in a relative one. @return -1 when a relative table
- * cannot be read that far (one thread then says what is wrong).
+ * The parts; parts[threads], the caller's, the data after the last whole
+ * block. Each starts at its first entry: found by bisection in an absolute
+ * table, by summing the deltas before it in a relative one. Checked, the
+ * first hashes into `hash`, the others' shares go to sums (from part 1's
+ * first block on). @return -1 when a relative table cannot be read that
+ * far (one thread then says what is wrong).
  */
 static int plan_parts(struct part *parts, int threads, uint8_t *p,
 		      const struct cm_header *h, uint64_t blocks,
-		      uint64_t *sums, struct cm_table_shares *table)
+		      struct cm_hash *hash, uint64_t *sums,
+		      struct cm_table_shares *table)
 {
-	uint64_t step = (blocks + (uint64_t)threads - 1) / (uint64_t)threads;
+	const uint64_t step = part_step(blocks, threads);
 	struct cm_table_cursor c;
 
 	cm_table_start(&c, p, h);
@@ -230,7 +245,9 @@ static int plan_parts(struct part *parts, int threads, uint8_t *p,
 			.to = i == threads ? h->table_offset
 			      : h->header_size + (b + step < blocks ? b + step
 						  : blocks) * CM_HASH_BLOCK,
-			.sums = sums && i < threads ? sums + 8 * b : NULL,
+			.hash = i == 0 || i == threads ? hash : NULL,
+			.sums = sums && i > 0 && i < threads
+				? sums + 8 * (b - step) : NULL,
 			.table = table, .start = c, .at = c,
 			.r = { .base = h->base, .lo = h->base + h->header_size,
 			       .span = h->data_end - h->header_size,
@@ -238,6 +255,9 @@ static int plan_parts(struct part *parts, int threads, uint8_t *p,
 		};
 		if (i > 0 && i < threads)
 			parts[i - 1].last = c.index;
+		if (table && table->sums)
+			parts[i].table_first = parts[i].table_end =
+				cm_table_shares_first(table, c.pos);
 	}
 	return 0;
 }
@@ -276,23 +296,29 @@ CM_API void *cm_deserialize_mt(void *blob, size_t len, int flags, int threads,
 	if (threads == 1 || h.sections_size
 	    || (uintptr_t)blob == h.base
 	    || (flags & (CM_CHECK_STRICT | CM_CHECK_POINTERS))
-	    || blocks * CM_HASH_BLOCK < (uint64_t)threads * cm_mt_min_part
-	    || (checked && !(sums = malloc(blocks * 64))))
+	    || blocks * CM_HASH_BLOCK < (uint64_t)threads * cm_mt_min_part)
 		return cm_deserialize_flags(blob, len, flags, err);
+	if (checked) {
+		/* One allocation: the shares of every part's data blocks but
+		 * the first's, then the table's. */
+		size_t data = (blocks - part_step(blocks, threads)) * 64;
+		size_t table_bytes = cm_table_shares_plan(&table, &h);
+
+		if (!(sums = malloc(data + table_bytes)))
+			return cm_deserialize_flags(blob, len, flags, err);
+		if (table_bytes)
+			table.sums = sums + data / 8;
+		cm_hash_init(&hash);
+	}
 	/* No sections: the layout is the padding after the data. */
 	if (cm_check_layout(p, &h, &(struct cm_defects){ .first = err },
 			    &(struct cm_sections){ 0 })) {
 		errno = EBADMSG;
 		goto out;
 	}
-	if (checked) {
-		cm_hash_init(&hash);
-		cm_table_shares_start(&table, &h);
-	}
-	if (plan_parts(parts, threads, p, &h, blocks, sums,
-		       checked ? &table : NULL)) {
+	if (plan_parts(parts, threads, p, &h, blocks, checked ? &hash : NULL,
+		       sums, checked ? &table : NULL)) {
 		free(sums);
-		free(table.sums);
 		return cm_deserialize_flags(blob, len, flags, err);
 	}
 	for (; started < threads; started++)
@@ -307,10 +333,14 @@ CM_API void *cm_deserialize_mt(void *blob, size_t len, int flags, int threads,
 			failed = i;
 	if (failed < 0 && started == threads) {
 		/* The caller's part starts where the last thread's ended. */
-		parts[threads].at = parts[threads - 1].at;
-		parts[threads].start = parts[threads].at;
+		struct part *tail = &parts[threads];
+
+		tail->at = tail->start = parts[threads - 1].at;
+		if (table.sums)
+			tail->table_first = tail->table_end =
+				cm_table_shares_first(&table, tail->at.pos);
 		if (!finish_parts(parts, threads, checked ? &hash : NULL,
-				  blocks, &e)) {
+				  &e)) {
 			root = cm_reloc_finish(p, &h);
 			goto out;
 		}
@@ -329,6 +359,5 @@ CM_API void *cm_deserialize_mt(void *blob, size_t len, int flags, int threads,
 	}
 out:
 	free(sums);
-	free(table.sums);
 	return root;
 }

@@ -322,7 +322,7 @@ static bool walk_data(struct walk *w, struct cm_hash *hash,
 					*relocated_end = end;
 				off = end;
 				cm_table_shares_upto(&w->shares, w->blob,
-						     c.pos);
+						     c.pos, &w->shares.done);
 				continue;
 			}
 			/* A bad pointer: take the shift back, and find it
@@ -337,7 +337,8 @@ static bool walk_data(struct walk *w, struct cm_hash *hash,
 		    || scan_chunk(w, at, bits, listed >= 0, off, end))
 			return true;
 		off = end;
-		cm_table_shares_upto(&w->shares, w->blob, c.pos);
+		cm_table_shares_upto(&w->shares, w->blob, c.pos,
+				     &w->shares.done);
 	}
 	if (cm_table_next(&c, &slot, 1, UINT64_MAX, &e) != 0
 	    || cm_table_finish(&c, &e))

@@ -99,31 +99,48 @@ static bool populate(struct cm_prefault *pf, uintptr_t p, size_t n,
 	return true;
 }
 
-void cm_prefault_chunk(struct cm_prefault *pf, uint8_t *p, size_t n,
-		       const uint64_t *bits)
+/* Is it time to populate? The first call faults as it would: it tells
+ * what the memory is. */
+static bool populating(struct cm_prefault *pf)
 {
 	long now;
 
 	switch (pf->state) {
 	case PF_START:
-		/* The first chunk faults as it would: it tells what the
-		 * memory is. */
 		pf->faults = minor_faults();
 		pf->state = pf->faults < 0 ? PF_OFF : PF_PROBING;
-		return;
+		return false;
 	case PF_PROBING:
 		now = minor_faults();
 		pf->state = now - pf->faults >= PROBE_FAULTS ? PF_ON : PF_OFF;
-		if (pf->state == PF_OFF)
-			return;
-		break;
-	case PF_ON:
-		break;
+		return pf->state == PF_ON;
 	default:
-		return;
+		return pf->state == PF_ON;
 	}
-	/* Any refusal (EINVAL or ENOSYS before Linux 5.14, EFAULT, ENOMEM)
-	 * leaves the pages to fault as they would have: stop asking. */
-	if (!populate(pf, (uintptr_t)p, n, bits))
+}
+
+/* Any refusal (EINVAL or ENOSYS before Linux 5.14, EFAULT, ENOMEM) leaves
+ * the pages to fault as they would have: stop asking. */
+void cm_prefault_chunk(struct cm_prefault *pf, uint8_t *p, size_t n,
+		       const uint64_t *bits)
+{
+	if (populating(pf) && !populate(pf, (uintptr_t)p, n, bits))
+		pf->state = PF_OFF;
+}
+
+void cm_prefault_range(struct cm_prefault *pf, uint8_t *p, size_t n)
+{
+	uintptr_t lo = ((uintptr_t)p + pf->page - 1) & ~(pf->page - 1);
+	uintptr_t hi = ((uintptr_t)p + n) & ~(pf->page - 1);
+
+	/* No probe: pages past the data are as a rule fresh. */
+	if (pf->state == PF_OFF)
+		return;
+	if (lo < pf->lo)
+		lo = pf->lo;
+	if (hi > pf->hi)
+		hi = pf->hi;
+	if (lo < hi && cm_prefault_advise((void *)lo, hi - lo,
+					  MADV_POPULATE_WRITE))
 		pf->state = PF_OFF;
 }

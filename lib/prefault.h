@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Pre-faulting a relocation's pages for write (prefault.c). */
+/* Pre-faulting for write: a relocation's pages, a seal's table (prefault.c). */
 #ifndef CMA_PREFAULT_H
 #define CMA_PREFAULT_H
 
@@ -28,6 +28,10 @@ void cm_prefault_start(struct cm_prefault *pf, uint8_t *blob, uint64_t size);
  * p + 8 i) are written. */
 void cm_prefault_chunk(struct cm_prefault *pf, uint8_t *p, size_t n,
 		       const uint64_t *bits);
+/* Before the n bytes at p are written in full (a table being sealed):
+ * their whole pages, without a probe (the bytes past an arena's data are
+ * as a rule fresh). */
+void cm_prefault_range(struct cm_prefault *pf, uint8_t *p, size_t n);
 /* madvise, or a test's stand-in. */
 extern int (*cm_prefault_advise)(void *addr, size_t len, int advice);
 #endif /* CMA_PREFAULT_H */

@@ -6,10 +6,15 @@
 
 #include "cma-private.h"
 #include "cpu.h"
+#include "prefault.h"
 
 /* Slots are checked, hashed and listed a chunk at a time (a multiple of
  * 64 bytes, so the hash takes whole stripes). */
 #define SEAL_CHUNK (256 * 1024)
+/* The table goes to pages the arena never touched, which a fresh shm
+ * object or file faults in one at a time: this far ahead of the writes
+ * they are populated in one call (prefault.h). */
+#define TABLE_AHEAD (1024 * 1024)
 
 struct sealer {
 	struct cm_attr *mem;
@@ -18,6 +23,8 @@ struct sealer {
 	uint64_t prev;		/* last slot written */
 	uint64_t count;
 	uint64_t limit;		/* writes below this need no check */
+	struct cm_prefault pf;
+	uint64_t populated;	/* the table's pages below are populated */
 };
 
 /* Room for `need` more bytes at s->pos, inside capacity and the file. */
@@ -43,6 +50,22 @@ static void note_dirty(struct cm_attr *mem, uint64_t end)
 {
 	if (end > mem->dirty_end)
 		mem->dirty_end = end;
+}
+
+/* Before `need` bytes are written at s->pos. */
+static void populate_ahead(struct sealer *s, uint64_t need)
+{
+	uint64_t end = s->pos + need + TABLE_AHEAD;
+
+	if (s->pos + need <= s->populated)
+		return;
+	if (end > s->limit)
+		end = s->limit;
+	if (end > s->populated) {
+		cm_prefault_range(&s->pf, s->mem->base + s->populated,
+				  end - s->populated);
+		s->populated = end;
+	}
 }
 
 /* The entries of the slots in `bits` (bit i: the word at `first` + 8 i),
@@ -87,6 +110,7 @@ static int emit(struct sealer *s, uint64_t off, uint64_t end,
 				return -1;
 			continue;
 		}
+		populate_ahead(s, n * most + 8);
 		pos = s->pos;
 		prev = s->prev;
 		emit_word(base, &pos, &prev, first, bits);
@@ -198,6 +222,8 @@ CM_API void *cm_serialize(struct cm_attr *mem, void *root, int mode,
 	if (pad(&s, cm_align8(mem->extent)))
 		goto fail;
 	h.table_offset = s.pos;
+	s.populated = s.pos;
+	cm_prefault_start(&s.pf, mem->base, mem->capacity);
 	if (write_table(&s, &hash))
 		goto fail;
 	h.table_size = s.pos - h.table_offset;

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* Pre-faulting a relocation's pages: only the blob's, only when the memory
- * is fresh, off when the kernel refuses, and every guarantee kept. */
+/* Pre-faulting a relocation's pages and a seal's table: only the blob's,
+ * only when the memory is fresh, off when the kernel refuses, and every
+ * guarantee kept. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -213,6 +215,82 @@ START_TEST(defect_after_populated_chunks_leaves_every_byte)
 }
 END_TEST
 
+/* A list like cm_test_list_blob()'s sealed in a fresh shared-memory arena,
+ * MAP_SHARED, on *fd; the blob, at the arena's base, and its length. */
+static uint8_t *seal_in_shm(int mode, int *fd, struct cm_attr **mem,
+			    size_t *len)
+{
+	char name[64];
+	struct lnode *head = NULL, *n;
+	uint8_t *blob;
+
+	snprintf(name, sizeof name, "/cma-test-prefault-%d", (int)getpid());
+	*fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
+	ck_assert_int_ge(*fd, 0);
+	shm_unlink(name);
+	*mem = cm_create(*fd, 4096 + NODES * 32, MAP_SHARED, 0);
+	ck_assert_ptr_nonnull(*mem);
+	for (size_t i = 0; i < NODES; i++) {
+		ck_assert_int_eq(cm_alloc(*mem, &n, sizeof *n), 0);
+		n->x = i;
+		ck_assert_int_eq(cm_ptr_to(*mem, &n->next, head), 0);
+		head = n;
+	}
+	blob = cm_serialize(*mem, head, mode, MS_SYNC);
+	ck_assert_ptr_nonnull(blob);
+	*len = (size_t)cm_get_size(*mem);
+	return blob;
+}
+
+/* The seal writes its table to pages past the data that were never
+ * touched: they are populated ahead, whole pages of the arena past the
+ * data only, and the blob is the one an anonymous arena gives. */
+START_TEST(seal_populates_the_table_pages)
+{
+	struct cm_attr *mem;
+	size_t len, ref_len;
+	uint8_t *ref = cm_test_list_blob(NODES, modes[_i], &ref_len);
+	struct cm_header h = cm_test_header(ref, ref_len);
+	uint8_t *blob;
+	uintptr_t base;
+	int fd;
+
+	hook(0);
+	blob = seal_in_shm(modes[_i], &fd, &mem, &len);
+	unhook();
+	base = (uintptr_t)blob;
+	ck_assert_uint_gt(seen.calls, 0);
+	ck_assert(!seen.unaligned);
+	ck_assert_uint_ge(seen.lo, base + (h.table_offset & ~4095UL));
+	ck_assert_uint_le(seen.hi, base + 4096 + NODES * 32);
+	ck_assert_uint_eq(len, ref_len);
+	check_valid(blob, len, 0);
+	ck_assert_msg(memcmp(blob + h.table_offset, ref + h.table_offset,
+			     h.table_size) == 0, "the table differs");
+	cm_delete(mem, CM_ERASE);
+	close(fd);
+	free(ref);
+}
+END_TEST
+
+/* A kernel that refuses: asked once, the table written as it would be. */
+START_TEST(seal_refused_advice_asked_once)
+{
+	struct cm_attr *mem;
+	size_t len;
+	uint8_t *blob;
+	int fd;
+
+	hook(EINVAL);
+	blob = seal_in_shm(modes[_i], &fd, &mem, &len);
+	unhook();
+	ck_assert_uint_eq(seen.calls, 1);
+	check_valid(blob, len, 0);
+	cm_delete(mem, CM_ERASE);
+	close(fd);
+}
+END_TEST
+
 Suite *cm_test_suite(void)
 {
 	Suite *s = suite_create("prefault");
@@ -222,9 +300,11 @@ Suite *cm_test_suite(void)
 			    0, 4);
 	tcase_add_loop_test(tc, faulted_memory_not_populated, 0, 2);
 	tcase_add_loop_test(tc, check_populates_nothing, 0, 2);
+	tcase_add_loop_test(tc, seal_populates_the_table_pages, 0, 2);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("falls back");
 	tcase_add_loop_test(tc, refused_advice_asked_once_then_faults, 0, 8);
+	tcase_add_loop_test(tc, seal_refused_advice_asked_once, 0, 2);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("rejects bad input");
 	tcase_add_loop_test(tc, defect_after_populated_chunks_leaves_every_byte,

@@ -317,17 +317,17 @@ void cm_table_shares_add(struct cm_table_shares *t, const uint8_t *blob,
 }
 
 void cm_table_shares_upto(struct cm_table_shares *t, const uint8_t *blob,
-			  uint64_t pos, uint64_t *next)
+			  uint64_t pos)
 {
 	const uint64_t block = STRIPE * STRIPES_PER_BLOCK;
 	uint64_t first, end;
 
-	if (!t->sums || pos < t->at + (*next + 1) * block)
+	if (!t->sums || pos < t->at + (t->done + 1) * block)
 		return;
-	cm_table_shares_add(t, blob, t->at + *next * block, pos, &first,
+	cm_table_shares_add(t, blob, t->at + t->done * block, pos, &first,
 			    &end);
-	if (first == *next && end > first)
-		*next = end;
+	if (first == t->done && end > first)
+		t->done = end;
 }
 
 uint64_t cm_table_shares_first(const struct cm_table_shares *t,

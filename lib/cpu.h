@@ -89,15 +89,20 @@ typedef uint64_t cm_repeats_fn(const uint8_t *p, uint64_t x, uint64_t most);
  */
 typedef uint64_t cm_skip_fn(const uint8_t *p, uint64_t most, uint64_t *prev,
 			    uint64_t target);
+struct cm_table_shares;
 /*
  * Absolute entries at t + pos, eight at a time, `todo` left: each aligned,
  * above the one before (*prev first), from `off` on and below `bound`,
  * their bits (bit i: the word at off + 8 i) into the sink; it stops at the
- * first eight it cannot take. @return the entries taken.
+ * first eight it cannot take. With `shares` (may be NULL), a kernel may
+ * also add the shares of the table blocks it read whole, from
+ * shares->done on (hash.h), while they are in L1; the caller adds any it
+ * left. @return the entries taken.
  */
 typedef uint64_t cm_absolute_fn(const uint8_t *t, uint64_t pos, uint64_t prev,
 				uint64_t todo, uint64_t off, uint64_t bound,
-				struct cm_bit_sink *sink);
+				struct cm_bit_sink *sink,
+				struct cm_table_shares *shares);
 
 /* ---- sealing (serialize.c, x86/seal-vbmi2.c) ---- */
 

@@ -93,10 +93,9 @@ size_t cm_table_shares_plan(struct cm_table_shares *t,
 void cm_table_shares_add(struct cm_table_shares *t, const uint8_t *blob,
 			 uint64_t from, uint64_t to, uint64_t *first,
 			 uint64_t *end);
-/* In order, from block *next (advanced): the blocks below `pos`. A walk
- * of the whole table passes &t->done; a thread its own share's cursor. */
+/* In order: the blocks below `pos` not in yet (from t->done on). */
 void cm_table_shares_upto(struct cm_table_shares *t, const uint8_t *blob,
-			  uint64_t pos, uint64_t *next);
+			  uint64_t pos);
 /* The first block that starts at or past blob offset `pos`. */
 uint64_t cm_table_shares_first(const struct cm_table_shares *t,
 			       uint64_t pos);

@@ -49,9 +49,10 @@ struct part {
 	struct cm_hash *hash;	/* checked, the first part: the checksum */
 	uint64_t *sums;		/* checked, the others: their blocks' shares */
 	uint8_t last_stripe[64];	/* checked: as hashed */
-	struct cm_table_shares *table;	/* checked: shares of its entries */
-	uint64_t table_first, table_end;	/* the table blocks it did, */
-						/* table_end the next to do */
+	/* Checked: the table's shares, its own cursor (table.done) in
+	 * them; it adds blocks [table_first, table.done). */
+	struct cm_table_shares table;
+	uint64_t table_first;
 	int result;
 	struct cm_error err;
 };
@@ -94,9 +95,7 @@ static int relocate_range(struct part *pt, uint64_t from, uint64_t to)
 		if (cm_table_bits(&pt->at, bits, off, end, &pt->err) < 0)
 			return -1;
 		/* The chunk's table blocks while they are in cache. */
-		if (pt->table)
-			cm_table_shares_upto(pt->table, pt->blob, pt->at.pos,
-					     &pt->table_end);
+		cm_table_shares_upto(&pt->table, pt->blob, pt->at.pos);
 		if (pt->sums)
 			bad = cm_hash_block_sums(pt->blob + off,
 				(end - off) / CM_HASH_BLOCK, (uint8_t *)bits,
@@ -168,7 +167,7 @@ static int finish_parts(struct part *parts, int n, struct cm_hash *hash,
 		return -1;
 	}
 	if (hash) {
-		struct cm_table_shares *t = parts[0].table;
+		struct cm_table_shares *t = &parts[0].table;
 		uint64_t sum, first, end, b = 0;
 
 		/* The table blocks no part did: those across the parts'
@@ -183,7 +182,7 @@ static int finish_parts(struct part *parts, int n, struct cm_hash *hash,
 					t->at + upto * CM_HASH_BLOCK,
 					&first, &end);
 			if (i <= n)
-				b = parts[i].table_end;
+				b = parts[i].table.done;
 		}
 		if (t->sums)
 			t->done = t->blocks;
@@ -201,6 +200,17 @@ static int finish_parts(struct part *parts, int n, struct cm_hash *hash,
 }
 
 uint64_t cm_mt_min_part = 1024 * 1024;
+
+/* A part's own cursor in the table's shares (t may be NULL: none), from
+ * the block after its first entry; its decoder hashes on the way. */
+static void part_shares(struct part *pt, const struct cm_table_shares *t)
+{
+	pt->table = t ? *t : (struct cm_table_shares){ 0 };
+	if (pt->table.sums)
+		pt->table.done = cm_table_shares_first(&pt->table, pt->at.pos);
+	pt->table_first = pt->table.done;
+	pt->at.shares = pt->table.sums ? &pt->table : NULL;
+}
 
 /* Part i takes blocks [i step, (i + 1) step) of the data. */
 static uint64_t part_step(uint64_t blocks, int threads)
@@ -248,16 +258,14 @@ static int plan_parts(struct part *parts, int threads, uint8_t *p,
 			.hash = i == 0 || i == threads ? hash : NULL,
 			.sums = sums && i > 0 && i < threads
 				? sums + 8 * (b - step) : NULL,
-			.table = table, .start = c, .at = c,
+			.start = c, .at = c,
 			.r = { .base = h->base, .lo = h->base + h->header_size,
 			       .span = h->data_end - h->header_size,
 			       .shift = (uintptr_t)p - h->base },
 		};
 		if (i > 0 && i < threads)
 			parts[i - 1].last = c.index;
-		if (table && table->sums)
-			parts[i].table_first = parts[i].table_end =
-				cm_table_shares_first(table, c.pos);
+		part_shares(&parts[i], table);
 	}
 	return 0;
 }
@@ -336,9 +344,7 @@ CM_API void *cm_deserialize_mt(void *blob, size_t len, int flags, int threads,
 		struct part *tail = &parts[threads];
 
 		tail->at = tail->start = parts[threads - 1].at;
-		if (table.sums)
-			tail->table_first = tail->table_end =
-				cm_table_shares_first(&table, tail->at.pos);
+		part_shares(tail, checked ? &table : NULL);
 		if (!finish_parts(parts, threads, checked ? &hash : NULL,
 				  &e)) {
 			root = cm_reloc_finish(p, &h);

@@ -24,10 +24,13 @@ uint64_t cm_repeats_scalar(const uint8_t *p, uint64_t x, uint64_t most)
  */
 uint64_t cm_absolute_scalar(const uint8_t *t, uint64_t pos, uint64_t prev,
 			    uint64_t todo, uint64_t off, uint64_t bound,
-			    struct cm_bit_sink *sink)
+			    struct cm_bit_sink *sink,
+			    struct cm_table_shares *shares)
 {
 	struct cm_bit_sink k = *sink;	/* in registers, not via a pointer */
 	uint64_t done = 0;
+
+	(void)shares;	/* the caller hashes the table */
 
 	for (; done + 8 <= todo; done += 8, pos += 64) {
 		uint64_t s8[8], odd = 0, order = 0, mask = 0;

@@ -22,6 +22,7 @@ void cm_table_start(struct cm_table_cursor *c, const uint8_t *blob,
 	c->end = h->table_offset + h->table_size;
 	c->index = 0;
 	c->prev = 0;
+	c->shares = NULL;
 }
 
 static int slot_outside(const struct cm_table_cursor *c, uint64_t at,
@@ -288,6 +289,7 @@ struct decode {
 	uint64_t off;		/* bit 0: the word at off */
 	uint64_t bound;		/* slots lie below */
 	const struct cm_kernels *cpu;
+	struct cm_table_shares *shares;
 };
 
 /*
@@ -360,7 +362,7 @@ static inline void absolute_bits(const struct decode *dc, struct run *r,
 	if (index + 8 <= count) {
 		uint64_t n = dc->cpu->absolute_bits(t, pos, prev,
 						    count - index, dc->off,
-						    bound, k);
+						    bound, k, dc->shares);
 
 		if (n) {
 			pos += 8 * n;
@@ -385,7 +387,7 @@ ssize_t cm_table_bits(struct cm_table_cursor *c, uint64_t *bits, uint64_t off,
 {
 	const struct decode dc = {
 		.t = c->blob, .count = c->h->pointer_count, .end = c->end,
-		.off = off, .cpu = cm_kernels(),
+		.off = off, .cpu = cm_kernels(), .shares = c->shares,
 		.bound = c->h->data_end - 7 < limit ? c->h->data_end - 7
 						    : limit,
 	};
@@ -395,8 +397,8 @@ ssize_t cm_table_bits(struct cm_table_cursor *c, uint64_t *bits, uint64_t off,
 
 	while (c->index < dc.count) {
 		struct run r = { c->pos, c->prev, c->index };
-		uint64_t s;
-		unsigned used;
+		uint64_t s = 0;		/* set by peek_entry(); GCC -O3 */
+		unsigned used = 0;	/* cannot see it through cm_fail() */
 
 		/* The first entry has no entry before it to follow. */
 		if (r.index > 0 && relative)

@@ -15,6 +15,9 @@ struct cm_table_cursor {
 	uint64_t end;		/* table end */
 	uint64_t index;		/* next entry's index */
 	uint64_t prev;		/* previous slot offset (0 before the first) */
+	/* NULL, or the table's hash shares, added as entries are decoded
+	 * where a kernel can (cm_table_start: NULL). */
+	struct cm_table_shares *shares;
 };
 
 void cm_table_start(struct cm_table_cursor *c, const uint8_t *blob,

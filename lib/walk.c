@@ -298,6 +298,8 @@ static bool walk_data(struct walk *w, struct cm_hash *hash,
 	uint64_t slot;
 
 	cm_table_start(&c, w->blob, h);
+	if (hash)
+		c.shares = &w->shares;
 	for (uint64_t off = h->header_size; off < h->table_offset;) {
 		uint64_t end = off + WALK_CHUNK < h->table_offset
 			       ? off + WALK_CHUNK : h->table_offset;
@@ -322,7 +324,7 @@ static bool walk_data(struct walk *w, struct cm_hash *hash,
 					*relocated_end = end;
 				off = end;
 				cm_table_shares_upto(&w->shares, w->blob,
-						     c.pos, &w->shares.done);
+						     c.pos);
 				continue;
 			}
 			/* A bad pointer: take the shift back, and find it
@@ -337,8 +339,7 @@ static bool walk_data(struct walk *w, struct cm_hash *hash,
 		    || scan_chunk(w, at, bits, listed >= 0, off, end))
 			return true;
 		off = end;
-		cm_table_shares_upto(&w->shares, w->blob, c.pos,
-				     &w->shares.done);
+		cm_table_shares_upto(&w->shares, w->blob, c.pos);
 	}
 	if (cm_table_next(&c, &slot, 1, UINT64_MAX, &e) != 0
 	    || cm_table_finish(&c, &e))

@@ -2,19 +2,7 @@
 /* The checksum's stripes and fold with AVX-512: a stripe a register. */
 #include <immintrin.h>
 
-#include "../hash-kernels.h"
-
-__attribute__((target("avx512f"), always_inline))
-static inline __m512i accumulate_512(__m512i acc, __m512i v,
-				     const uint8_t *key)
-{
-	__m512i dk = _mm512_xor_si512(v, _mm512_loadu_si512(key));
-	__m512i prod = _mm512_mul_epu32(dk, _mm512_srli_epi64(dk, 32));
-	__m512i swap = _mm512_shuffle_epi32(
-		v, (_MM_PERM_ENUM)_MM_SHUFFLE(1, 0, 3, 2));
-
-	return _mm512_add_epi64(_mm512_add_epi64(acc, swap), prod);
-}
+#include "accumulate-avx512.h"
 
 __attribute__((target("avx512f"), always_inline))
 static inline __m512i scramble_512(__m512i acc)

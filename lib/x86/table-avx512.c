@@ -4,18 +4,41 @@
 
 #include "../format.h"
 #include "../cpu.h"
+#include "accumulate-avx512.h"
+
+/* The table blocks read whole (below pos) hashed into their shares: the
+ * hash's work hides under the decoder's wait for memory. */
+__attribute__((target("avx512f"), always_inline))
+static inline void share_blocks(const uint8_t *t, uint64_t pos,
+				uint64_t *at, uint64_t end, uint64_t *block,
+				uint64_t *sums)
+{
+	while (*at + CM_HASH_BLOCK <= pos && *at < end) {
+		_mm512_storeu_si512(sums + 8 * *block,
+				    block_share_512(t + *at));
+		*at += CM_HASH_BLOCK;
+		++*block;
+	}
+}
 
 /*
  * Absolute entries eight at a time with AVX-512: aligned, ascending, from
  * `off` on and below `bound`, or it stops. Sixteen slots within 64 words
  * of the first (dense data) go as one mask, OR-ed across two vectors;
- * others eight or one at a time. @return the entries taken.
+ * others eight or one at a time. The table's blocks are hashed as they
+ * are passed. @return the entries taken.
  */
 __attribute__((target("avx512f")))
 uint64_t cm_absolute_avx512(const uint8_t *t, uint64_t pos, uint64_t prev,
 			    uint64_t todo, uint64_t off, uint64_t bound,
-			    struct cm_bit_sink *sink)
+			    struct cm_bit_sink *sink,
+			    struct cm_table_shares *shares)
 {
+	const bool hashing = shares && shares->sums;
+	uint64_t block = hashing ? shares->done : 0;
+	uint64_t hashed = hashing ? shares->at + block * CM_HASH_BLOCK : 0;
+	const uint64_t end = hashing ? shares->at + shares->blocks
+				       * CM_HASH_BLOCK : 0;
 	const __m512i seven = _mm512_set1_epi64(7), one = _mm512_set1_epi64(1);
 	const __m512i top = _mm512_set1_epi64((long long)bound);
 	const __m512i from = _mm512_set1_epi64((long long)off);
@@ -53,6 +76,9 @@ uint64_t cm_absolute_avx512(const uint8_t *t, uint64_t pos, uint64_t prev,
 			before = u;
 			done += 16;
 			pos += 128;
+			if (hashing)
+				share_blocks(t, pos, &hashed, end, &block,
+					     shares->sums);
 			continue;
 		}
 		if (!_mm512_cmpge_epu64_mask(wv, words)) {
@@ -70,7 +96,12 @@ uint64_t cm_absolute_avx512(const uint8_t *t, uint64_t pos, uint64_t prev,
 		before = v;
 		done += 8;
 		pos += 64;
+		if (hashing)
+			share_blocks(t, pos, &hashed, end, &block,
+				     shares->sums);
 	}
+	if (hashing)
+		shares->done = block;
 	*sink = k;
 	return done;
 }

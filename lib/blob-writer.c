@@ -30,21 +30,29 @@ struct sink {
 	void *ctx;
 };
 
+/* n bytes at p to the pass's end: the hash or the writer. */
+static int sink_deliver(struct sink *s, const uint8_t *p, size_t n)
+{
+	if (s->hash) {
+		cm_hash_raw(s->hash, p, n);
+		return 0;
+	}
+	errno = 0;
+	if (s->write(s->ctx, p, n)) {
+		/* A writer that forgot errno still stops us cleanly. */
+		if (errno == 0)
+			errno = EIO;
+		return -1;
+	}
+	return 0;
+}
+
 static int sink_flush(struct sink *s)
 {
 	if (s->fill == 0)
 		return 0;
-	if (s->hash) {
-		cm_hash_raw(s->hash, s->buf, s->fill);
-	} else {
-		errno = 0;
-		if (s->write(s->ctx, s->buf, s->fill)) {
-			/* A writer that forgot errno still stops us cleanly. */
-			if (errno == 0)
-				errno = EIO;
-			return -1;
-		}
-	}
+	if (sink_deliver(s, s->buf, s->fill))
+		return -1;
 	s->fill = 0;
 	return 0;
 }
@@ -119,6 +127,10 @@ static int emit_data(const struct cm_header *h,
 {
 	uint64_t off = h->header_size;
 
+	/* Slots unchanged: the source's bytes as they are, in one piece. */
+	if (shift == 0)
+		return sink_flush(s)
+		       || sink_deliver(s, src->data, h->data_end - off) ? -1 : 0;
 	src->start(src->ctx);
 	while (off < h->data_end) {
 		uint64_t left = h->data_end - off;
@@ -170,15 +182,17 @@ static int emit_table(const struct cm_header *h,
 	return k < 0 ? -1 : 0;
 }
 
-/* Everything after the header: data, padding, table, sections. */
+/* Everything after the header: data, padding (unless `from_table`),
+ * table, sections. */
 static int emit_body(const struct cm_header *h,
 		     const struct cm_blob_source *src, uint64_t shift,
-		     struct sink *s, struct cm_error *err)
+		     bool from_table, struct sink *s, struct cm_error *err)
 {
 	uint64_t table_end = h->table_offset + h->table_size;
 
-	if (emit_data(h, src, shift, s, err)
-	    || sink_zero(s, h->table_offset - h->data_end)
+	if ((!from_table
+	     && (emit_data(h, src, shift, s, err)
+		 || sink_zero(s, h->table_offset - h->data_end)))
 	    || emit_table(h, src, s, err))
 		return -1;
 	if (h->sections_size
@@ -198,7 +212,9 @@ static int checksum(struct cm_header *h, const struct cm_blob_source *src,
 {
 	uint8_t header[CM_HEADER_SIZE];
 
-	if (emit_body(h, src, src->rebase, s, err))
+	if (src->data_hash)
+		*s->hash = *src->data_hash;
+	if (emit_body(h, src, src->rebase, src->data_hash, s, err))
 		return -1;
 	cm_header_encode(h, header);
 	cm_hash_header(s->hash, header, CM_HEADER_SIZE);
@@ -220,7 +236,7 @@ static int emit(const struct cm_header *h, const struct cm_blob_source *src,
 	if (h->header_size > CM_HEADER_SIZE
 	    && sink_put(s, src->header_tail, h->header_size - CM_HEADER_SIZE))
 		return -1;
-	return emit_body(h, src, src->rebase + h->base, s, err);
+	return emit_body(h, src, src->rebase + h->base, false, s, err);
 }
 
 /*

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include "format.h"
+#include "hash.h"
 
 /*
  * What a v1 blob is written from, in the output's offsets. The slots come
@@ -16,6 +17,9 @@ struct cm_blob_source {
 	const uint8_t *data;		/* [header_size, data_end) */
 	const uint8_t *sections;	/* sections_size bytes */
 	uint64_t rebase;		/* value + rebase: value at base 0 */
+	/* NULL, or the checksum's state after the data and the padding to
+	 * the table, when the source has it: the first pass starts there. */
+	const struct cm_hash *data_hash;
 	void (*start)(void *ctx);
 	/*
 	 * Up to `max` slot offsets below `limit`, ascending, into slots[].

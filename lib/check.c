@@ -131,7 +131,7 @@ bool cm_check_layout(const uint8_t *blob, const struct cm_header *h,
 
 int cm_check_blob(const uint8_t *blob, uint8_t *wblob,
 		  const struct cm_header *h, int flags, uint64_t shift,
-		  struct cm_defects *d)
+		  struct cm_defects *d, struct cm_hash *data_hash)
 {
 	struct cm_sections s;
 
@@ -140,7 +140,7 @@ int cm_check_blob(const uint8_t *blob, uint8_t *wblob,
 		errno = EBADMSG;
 		return -1;
 	}
-	return cm_walk(blob, wblob, h, flags, shift, &s.map, d);
+	return cm_walk(blob, wblob, h, flags, shift, &s.map, d, data_hash);
 }
 
 /* Header checks that need the caller's exact length. */
@@ -173,16 +173,22 @@ static int valid(const struct cm_header *h, int flags)
 	       ? CM_SCAN_SKIPPED : 0;
 }
 
-CM_API int cm_check(const void *blob, size_t len, int flags,
-		    struct cm_error *err)
+int cm_check_keeping(const void *blob, size_t len, int flags,
+		     struct cm_error *err, struct cm_hash *data_hash)
 {
 	struct cm_header h;
 	struct cm_defects d = { .first = err };
 
 	if (read_header(blob, len, flags, &h, err)
-	    || cm_check_blob(blob, NULL, &h, flags, 0, &d))
+	    || cm_check_blob(blob, NULL, &h, flags, 0, &d, data_hash))
 		return -1;
 	return valid(&h, flags);
+}
+
+CM_API int cm_check(const void *blob, size_t len, int flags,
+		    struct cm_error *err)
+{
+	return cm_check_keeping(blob, len, flags, err, NULL);
 }
 
 CM_API int cm_check_all(const void *blob, size_t len, int flags,
@@ -204,7 +210,7 @@ CM_API int cm_check_all(const void *blob, size_t len, int flags,
 			report(ctx, &e);
 		return -1;
 	}
-	if (cm_check_blob(blob, NULL, &h, flags, 0, &d))
+	if (cm_check_blob(blob, NULL, &h, flags, 0, &d, NULL))
 		return -1;
 	return valid(&h, flags);
 }

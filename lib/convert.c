@@ -35,17 +35,22 @@ static ssize_t job_next(void *ctx, uint64_t *slots, size_t max,
  * writes it. Nothing is written when the input or the request is refused.
  * A writer that fails without setting errno gives EIO. The input's header
  * `in` was read from a checked blob; its sections are replaced by
- * `sections` (sections_size bytes, framed).
+ * `sections` (sections_size bytes, framed). `data_hash` (may be NULL) is
+ * the check's checksum state at the table: the output's data and padding
+ * hash the same, as the table starts at the same offset and slots are
+ * hashed at base 0.
  */
 static int write_converted(const uint8_t *blob, const struct cm_header *in,
 			   int mode, uint64_t base, const uint8_t *sections,
-			   uint64_t sections_size, cm_write_fn write,
+			   uint64_t sections_size,
+			   const struct cm_hash *data_hash, cm_write_fn write,
 			   void *ctx, struct cm_error *err)
 {
 	struct cm_header out;
 	struct job j = { .blob = blob, .in = in };
 	struct cm_blob_source src = {
 		.start = job_start, .next = job_next, .ctx = &j,
+		.data_hash = data_hash,
 	};
 
 	out = *in;
@@ -86,6 +91,8 @@ CM_API int cm_convert(const void *blob, size_t len, int mode, uint64_t base,
 		      struct cm_error *err)
 {
 	struct cm_header in;
+	struct cm_hash data_hash;
+	const bool hashed = !(flags & CM_CHECK_NO_CHECKSUM);
 
 	if (!blob || !write
 	    || (mode != 0 && mode != CM_RELATIVE_OFFSET
@@ -93,12 +100,14 @@ CM_API int cm_convert(const void *blob, size_t len, int mode, uint64_t base,
 		errno = EINVAL;
 		return -1;
 	}
-	if (cm_check(blob, len, flags | CM_CHECK_EXACT, err) < 0
+	if (cm_check_keeping(blob, len, flags | CM_CHECK_EXACT, err,
+			     &data_hash) < 0
 	    || cm_header_read(blob, len, &in, err))
 		return -1;
 	return write_converted(blob, &in, mode, base,
 			       (const uint8_t *)blob + in.sections_offset,
-			       in.sections_size, write, ctx, err);
+			       in.sections_size, hashed ? &data_hash : NULL,
+			       write, ctx, err);
 }
 
 /* The input's sections but its type sections, then a new one of `n`
@@ -144,13 +153,16 @@ CM_API int cm_types_attach(const void *blob, size_t len,
 	size_t n = 0;
 	uint64_t size;
 	uint8_t *sections;
+	struct cm_hash data_hash;
+	const bool hashed = !(flags & CM_CHECK_NO_CHECKSUM);
 	int rc;
 
 	if (!blob || !write) {
 		errno = EINVAL;
 		return -1;
 	}
-	if (cm_check(blob, len, flags | CM_CHECK_EXACT, err) < 0
+	if (cm_check_keeping(blob, len, flags | CM_CHECK_EXACT, err,
+			     &data_hash) < 0
 	    || cm_header_read(blob, len, &in, err))
 		return -1;
 	if (types && cm_types_encode(types, &payload, &n, err)) {
@@ -168,8 +180,8 @@ CM_API int cm_types_attach(const void *blob, size_t len,
 		return -1;
 	in.optional_flags = types ? in.optional_flags | CM_OPT_TYPES
 				  : in.optional_flags & ~CM_OPT_TYPES;
-	rc = write_converted(blob, &in, 0, UINT64_MAX, sections, size, write,
-			     ctx, err);
+	rc = write_converted(blob, &in, 0, UINT64_MAX, sections, size,
+			     hashed ? &data_hash : NULL, write, ctx, err);
 	free(sections);
 	return rc;
 }

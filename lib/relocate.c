@@ -39,7 +39,7 @@ CM_API void *cm_deserialize_flags(void *blob, size_t len, int flags,
 		return NULL;
 	shift = (uintptr_t)blob - h.base;
 	/* At the recorded base nothing is written: read-only mappings work. */
-	if (cm_check_blob(p, shift ? p : NULL, &h, flags, shift, &d))
+	if (cm_check_blob(p, shift ? p : NULL, &h, flags, shift, &d, NULL))
 		return NULL;
 	return cm_reloc_finish(p, &h);
 }

@@ -349,7 +349,7 @@ static bool walk_data(struct walk *w, struct cm_hash *hash,
 
 int cm_walk(const uint8_t *blob, uint8_t *wblob, const struct cm_header *h,
 	    int flags, uint64_t shift, const struct cm_object_map *map,
-	    struct cm_defects *d)
+	    struct cm_defects *d, struct cm_hash *data_hash)
 {
 	struct walk w = {
 		.blob = blob, .wblob = wblob, .h = h, .flags = flags,
@@ -369,7 +369,11 @@ int cm_walk(const uint8_t *blob, uint8_t *wblob, const struct cm_header *h,
 		cm_table_shares_start(&w.shares, h);
 	}
 	if (!d->stop && !walk_data(&w, hash, &relocated_end) && hash) {
-		uint64_t sum = cm_hash_blob_end(hash, blob, h, &w.shares);
+		uint64_t sum;
+
+		if (data_hash)
+			*data_hash = *hash;
+		sum = cm_hash_blob_end(hash, blob, h, &w.shares);
 
 		if (sum != h->checksum) {
 			struct cm_error e;

@@ -8,6 +8,7 @@
 #define CMA_WALK_H
 
 #include "format.h"
+#include "hash.h"
 #include "table.h"
 
 /* ---- defects: what a check does with each one ---- */
@@ -86,7 +87,14 @@ bool cm_check_layout(const uint8_t *blob, const struct cm_header *h,
  */
 int cm_check_blob(const uint8_t *blob, uint8_t *wblob,
 		  const struct cm_header *h, int flags, uint64_t shift,
-		  struct cm_defects *d);
+		  struct cm_defects *d, struct cm_hash *data_hash);
+/*
+ * cm_check(), and with `data_hash` (unless CM_CHECK_NO_CHECKSUM) the
+ * checksum's state after the data and its padding: where the hash of a
+ * blob with the same data and base-0 slots and another table starts.
+ */
+int cm_check_keeping(const void *blob, size_t len, int flags,
+		     struct cm_error *err, struct cm_hash *data_hash);
 
 /* ---- stage 2, the data and the table in one pass (walk.c) ---- */
 
@@ -95,12 +103,13 @@ int cm_check_blob(const uint8_t *blob, uint8_t *wblob,
  * every pointer, hash (unless CM_CHECK_NO_CHECKSUM) and, with wblob and a
  * non-zero shift, relocate, in one read of its bytes; then the table's end
  * and the checksum. `map` (pairs may be NULL) is the object map the slots
- * must lie in. On a defect every slot written is restored. @return 0; -1
+ * must lie in. On a defect every slot written is restored; `data_hash`
+ * (may be NULL) gets the checksum's state at the table. @return 0; -1
  * with EBADMSG when d has any defect, this walk's or an earlier stage's.
  */
 int cm_walk(const uint8_t *blob, uint8_t *wblob, const struct cm_header *h,
 	    int flags, uint64_t shift, const struct cm_object_map *map,
-	    struct cm_defects *d);
+	    struct cm_defects *d, struct cm_hash *data_hash);
 
 /* The checksum of whatever the blob holds, defects passed over. */
 uint64_t cm_walk_checksum(const uint8_t *blob, const struct cm_header *h);

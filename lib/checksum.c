@@ -18,6 +18,7 @@
 #include <xxhash.h>
 
 #include "hash-kernels.h"
+#include "prefault.h"
 
 #define LAST_STRIPE_KEY (SECRET_SIZE - STRIPE - 7)
 #define MERGE_KEY 11
@@ -289,8 +290,10 @@ size_t cm_table_shares_plan(struct cm_table_shares *t,
 void cm_table_shares_start(struct cm_table_shares *t,
 			   const struct cm_header *h)
 {
-	if (cm_table_shares_plan(t, h))
+	if (cm_table_shares_plan(t, h)) {
 		t->sums = malloc(t->blocks * 64);
+		cm_prefault_scratch(t->sums, t->blocks * 64);
+	}
 }
 
 void cm_table_shares_add(struct cm_table_shares *t, const uint8_t *blob,

@@ -47,6 +47,22 @@ void cm_prefault_start(struct cm_prefault *pf, uint8_t *blob, uint64_t size)
 		pf->state = PF_START;
 }
 
+/* Below this, the faults cost less than the call. */
+#define SCRATCH_MIN (256 * 1024)
+
+void cm_prefault_scratch(void *p, size_t n)
+{
+	long ps = sysconf(_SC_PAGESIZE);
+	uintptr_t lo, hi;
+
+	if (!p || n < SCRATCH_MIN || ps <= 0 || (ps & (ps - 1)))
+		return;
+	lo = ((uintptr_t)p + (uintptr_t)ps - 1) & ~((uintptr_t)ps - 1);
+	hi = ((uintptr_t)p + n) & ~((uintptr_t)ps - 1);
+	if (lo < hi)	/* a hint: a kernel that refuses faults as before */
+		madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE);
+}
+
 /* Is any bit in [from, to) of bits set? */
 static bool any_bit(const uint64_t *bits, uint64_t from, uint64_t to)
 {

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 
 #include "hash.h"
+#include "prefault.h"
 #include "walk.h"
 
 /* Index of the first absolute-table entry whose slot is >= from. */
@@ -314,6 +315,7 @@ CM_API void *cm_deserialize_mt(void *blob, size_t len, int flags, int threads,
 
 		if (!(sums = malloc(data + table_bytes)))
 			return cm_deserialize_flags(blob, len, flags, err);
+		cm_prefault_scratch(sums, data + table_bytes);
 		if (table_bytes)
 			table.sums = sums + data / 8;
 		cm_hash_init(&hash);

@@ -291,6 +291,45 @@ START_TEST(seal_refused_advice_asked_once)
 }
 END_TEST
 
+/* Resident pages of the n pages at p (mincore). */
+static size_t resident(const uint8_t *p, size_t pages)
+{
+	unsigned char v[512];
+	size_t count = 0;
+
+	ck_assert_uint_le(pages, sizeof v);
+	ck_assert_int_eq(mincore((void *)p, pages * 4096, v), 0);
+	for (size_t i = 0; i < pages; i++)
+		count += v[i] & 1;
+	return count;
+}
+
+/* Scratch about to be written whole (the checksum's shares): its whole
+ * pages populated, nothing outside it; small scratch is left to fault. */
+START_TEST(scratch_populated_inside_only)
+{
+	const size_t pages = 256;
+	uint8_t *map = mmap(NULL, pages * 4096, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	bool populates;
+
+	ck_assert_ptr_ne(map, MAP_FAILED);
+	madvise(map, pages * 4096, MADV_NOHUGEPAGE);	/* 4 KiB pages */
+	/* Does this kernel (or emulator) populate at all? Page 255 asks. */
+	populates = madvise(map + 255 * 4096, 4096, 23 /* POPULATE_WRITE */)
+		    == 0 && resident(map + 255 * 4096, 1) == 1;
+	cm_prefault_scratch(map + 8, 4096 * 4);		/* too small */
+	ck_assert_uint_eq(resident(map, 255), 0);
+	/* From mid-page 1 to mid-page 201: pages 2-200 whole. */
+	cm_prefault_scratch(map + 4096 + 8, 200 * 4096);
+	ck_assert_uint_eq(resident(map, 2), 0);
+	ck_assert_uint_eq(resident(map + 2 * 4096, 199), populates ? 199 : 0);
+	ck_assert_uint_eq(resident(map + 201 * 4096, 54), 0);
+	munmap(map, pages * 4096);
+}
+END_TEST
+
 Suite *cm_test_suite(void)
 {
 	Suite *s = suite_create("prefault");
@@ -301,6 +340,7 @@ Suite *cm_test_suite(void)
 	tcase_add_loop_test(tc, faulted_memory_not_populated, 0, 2);
 	tcase_add_loop_test(tc, check_populates_nothing, 0, 2);
 	tcase_add_loop_test(tc, seal_populates_the_table_pages, 0, 2);
+	tcase_add_test(tc, scratch_populated_inside_only);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("falls back");
 	tcase_add_loop_test(tc, refused_advice_asked_once_then_faults, 0, 8);

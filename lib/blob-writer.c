@@ -214,7 +214,7 @@ static int checksum(struct cm_header *h, const struct cm_blob_source *src,
 
 	if (src->data_hash)
 		*s->hash = *src->data_hash;
-	if (emit_body(h, src, src->rebase, src->data_hash, s, err))
+	if (emit_body(h, src, src->rebase, src->data_hash != NULL, s, err))
 		return -1;
 	cm_header_encode(h, header);
 	cm_hash_header(s->hash, header, CM_HEADER_SIZE);

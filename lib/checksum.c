@@ -306,7 +306,7 @@ void cm_table_shares_add(struct cm_table_shares *t, const uint8_t *blob,
 	*first = *end = 0;
 	if (!t->sums || to <= t->at)
 		return;
-	*first = from <= t->at ? 0 : (from - t->at + block - 1) / block;
+	*first = cm_table_shares_first(t, from);
 	*end = (to - t->at) / block;
 	if (*end > t->blocks)
 		*end = t->blocks;

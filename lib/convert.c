@@ -86,13 +86,27 @@ static int write_converted(const uint8_t *blob, const struct cm_header *in,
 	return cm_blob_write(&out, &src, write, ctx, err);
 }
 
+/* The input checked to its exact length and its header read; *kept gets
+ * the check's checksum state at the table (in `state`), or NULL when the
+ * flags skip the checksum. */
+static int check_input(const void *blob, size_t len, int flags,
+		       struct cm_header *in, struct cm_hash *state,
+		       const struct cm_hash **kept, struct cm_error *err)
+{
+	if (cm_check_keeping(blob, len, flags | CM_CHECK_EXACT, err, state) < 0
+	    || cm_header_read(blob, len, in, err))
+		return -1;
+	*kept = flags & CM_CHECK_NO_CHECKSUM ? NULL : state;
+	return 0;
+}
+
 CM_API int cm_convert(const void *blob, size_t len, int mode, uint64_t base,
 		      int flags, cm_write_fn write, void *ctx,
 		      struct cm_error *err)
 {
 	struct cm_header in;
-	struct cm_hash data_hash;
-	const bool hashed = !(flags & CM_CHECK_NO_CHECKSUM);
+	struct cm_hash state;
+	const struct cm_hash *data_hash;
 
 	if (!blob || !write
 	    || (mode != 0 && mode != CM_RELATIVE_OFFSET
@@ -100,14 +114,11 @@ CM_API int cm_convert(const void *blob, size_t len, int mode, uint64_t base,
 		errno = EINVAL;
 		return -1;
 	}
-	if (cm_check_keeping(blob, len, flags | CM_CHECK_EXACT, err,
-			     &data_hash) < 0
-	    || cm_header_read(blob, len, &in, err))
+	if (check_input(blob, len, flags, &in, &state, &data_hash, err))
 		return -1;
 	return write_converted(blob, &in, mode, base,
 			       (const uint8_t *)blob + in.sections_offset,
-			       in.sections_size, hashed ? &data_hash : NULL,
-			       write, ctx, err);
+			       in.sections_size, data_hash, write, ctx, err);
 }
 
 /* The input's sections but its type sections, then a new one of `n`
@@ -153,17 +164,15 @@ CM_API int cm_types_attach(const void *blob, size_t len,
 	size_t n = 0;
 	uint64_t size;
 	uint8_t *sections;
-	struct cm_hash data_hash;
-	const bool hashed = !(flags & CM_CHECK_NO_CHECKSUM);
+	struct cm_hash state;
+	const struct cm_hash *data_hash;
 	int rc;
 
 	if (!blob || !write) {
 		errno = EINVAL;
 		return -1;
 	}
-	if (cm_check_keeping(blob, len, flags | CM_CHECK_EXACT, err,
-			     &data_hash) < 0
-	    || cm_header_read(blob, len, &in, err))
+	if (check_input(blob, len, flags, &in, &state, &data_hash, err))
 		return -1;
 	if (types && cm_types_encode(types, &payload, &n, err)) {
 		if (errno == EINVAL)	/* a description breaking a rule */
@@ -181,7 +190,7 @@ CM_API int cm_types_attach(const void *blob, size_t len,
 	in.optional_flags = types ? in.optional_flags | CM_OPT_TYPES
 				  : in.optional_flags & ~CM_OPT_TYPES;
 	rc = write_converted(blob, &in, 0, UINT64_MAX, sections, size,
-			     hashed ? &data_hash : NULL, write, ctx, err);
+			     data_hash, write, ctx, err);
 	free(sections);
 	return rc;
 }

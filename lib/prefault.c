@@ -32,17 +32,29 @@ static long minor_faults(void)
 	return u.ru_minflt;
 }
 
-void cm_prefault_start(struct cm_prefault *pf, uint8_t *blob, uint64_t size)
+/* The whole pages inside the n bytes at p: [*lo, *hi), empty if none. */
+static void whole_pages(uintptr_t page, const void *p, uint64_t n,
+			uintptr_t *lo, uintptr_t *hi)
+{
+	*lo = ((uintptr_t)p + page - 1) & ~(page - 1);
+	*hi = ((uintptr_t)p + n) & ~(page - 1);
+}
+
+/* The page size, or 0 when it is no power of two. */
+static uintptr_t page_size(void)
 {
 	long ps = sysconf(_SC_PAGESIZE);
 
-	*pf = (struct cm_prefault){ .state = PF_OFF };
-	if (!blob || ps <= 0 || (ps & (ps - 1)))
+	return ps <= 0 || (ps & (ps - 1)) ? 0 : (uintptr_t)ps;
+}
+
+void cm_prefault_start(struct cm_prefault *pf, uint8_t *blob, uint64_t size)
+{
+	*pf = (struct cm_prefault){ .state = PF_OFF, .page = page_size() };
+	if (!blob || !pf->page)
 		return;
-	pf->page = (uintptr_t)ps;
 	/* Whole pages inside the blob only: nothing outside is touched. */
-	pf->lo = ((uintptr_t)blob + pf->page - 1) & ~(pf->page - 1);
-	pf->hi = ((uintptr_t)blob + size) & ~(pf->page - 1);
+	whole_pages(pf->page, blob, size, &pf->lo, &pf->hi);
 	if (pf->lo < pf->hi)
 		pf->state = PF_START;
 }
@@ -50,15 +62,15 @@ void cm_prefault_start(struct cm_prefault *pf, uint8_t *blob, uint64_t size)
 /* Below this, the faults cost less than the call. */
 #define SCRATCH_MIN (256 * 1024)
 
+/* The library's own memory, not a blob's: plain madvise, not the stand-in
+ * the tests count a blob's calls with. */
 void cm_prefault_scratch(void *p, size_t n)
 {
-	long ps = sysconf(_SC_PAGESIZE);
-	uintptr_t lo, hi;
+	uintptr_t page = page_size(), lo, hi;
 
-	if (!p || n < SCRATCH_MIN || ps <= 0 || (ps & (ps - 1)))
+	if (!p || n < SCRATCH_MIN || !page)
 		return;
-	lo = ((uintptr_t)p + (uintptr_t)ps - 1) & ~((uintptr_t)ps - 1);
-	hi = ((uintptr_t)p + n) & ~((uintptr_t)ps - 1);
+	whole_pages(page, p, n, &lo, &hi);
 	if (lo < hi)	/* a hint: a kernel that refuses faults as before */
 		madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE);
 }
@@ -146,12 +158,12 @@ void cm_prefault_chunk(struct cm_prefault *pf, uint8_t *p, size_t n,
 
 void cm_prefault_range(struct cm_prefault *pf, uint8_t *p, size_t n)
 {
-	uintptr_t lo = ((uintptr_t)p + pf->page - 1) & ~(pf->page - 1);
-	uintptr_t hi = ((uintptr_t)p + n) & ~(pf->page - 1);
+	uintptr_t lo, hi;
 
 	/* No probe: pages past the data are as a rule fresh. */
 	if (pf->state == PF_OFF)
 		return;
+	whole_pages(pf->page, p, n, &lo, &hi);
 	if (lo < pf->lo)
 		lo = pf->lo;
 	if (hi > pf->hi)

@@ -397,8 +397,9 @@ ssize_t cm_table_bits(struct cm_table_cursor *c, uint64_t *bits, uint64_t off,
 
 	while (c->index < dc.count) {
 		struct run r = { c->pos, c->prev, c->index };
-		uint64_t s = 0;		/* set by peek_entry(); GCC -O3 */
-		unsigned used = 0;	/* cannot see it through cm_fail() */
+		/* Set by peek_entry(); zeroed as GCC -O3 cannot tell. */
+		uint64_t s = 0;
+		unsigned used = 0;
 
 		/* The first entry has no entry before it to follow. */
 		if (r.index > 0 && relative)

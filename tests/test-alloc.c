@@ -31,8 +31,8 @@ static void teardown(void)
 static void alloc_each(size_t size, void *const *slots, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		ck_assert_int_eq(cm_do_alloc(mem, slots[i], size,
-					     CM_GROW | CM_ALIGNED), 0);
+		require_eq(cm_do_alloc(mem, slots[i], size,
+				       CM_GROW | CM_ALIGNED), 0);
 }
 
 static bool slot_recorded(const void *slot)

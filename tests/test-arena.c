@@ -137,7 +137,7 @@ START_TEST(create_file)
 	ck_assert_int_lt(file_size(fd), 16 * 8192);
 	ck_assert_int_eq(cm_alloc(mem, &p, 20000), 0);
 	for (int i = 0; i < 20000; i++)
-		ck_assert_uint_eq(p[i], 0);
+		require_eq(p[i], 0);
 	ck_assert_int_eq(cm_delete(mem, CM_ERASE), 0);
 	close(fd);
 }
@@ -158,7 +158,7 @@ START_TEST(create_shm)
 	ck_assert_ptr_nonnull(mem);
 	check_live_header(mem, 8 << 20);
 	for (int i = 0; i < 1000; i++) {
-		ck_assert_int_eq(cm_alloc(mem, &p, 1000), 0);
+		require_eq(cm_alloc(mem, &p, 1000), 0);
 		p[124] = (uint64_t)i;
 	}
 	ck_assert_int_eq(cm_get_size(mem), 128 + 1000 * 1000);
@@ -248,12 +248,12 @@ START_TEST(file_grows_in_pages)
 	for (int i = 0; i < 3000; i++) {
 		off_t sz;
 
-		ck_assert_int_eq(cm_alloc(mem, &p, 1000), 0);
+		require_eq(cm_alloc(mem, &p, 1000), 0);
 		sz = file_size(fd);
-		ck_assert_int_eq(sz % page(), 0);
-		ck_assert_int_ge(sz, cm_get_size(mem));
-		ck_assert_int_le(sz, 32 << 20);
-		ck_assert_int_ge(sz, prev);
+		require_eq(sz % page(), 0);
+		require(sz >= cm_get_size(mem));
+		require(sz <= 32 << 20);
+		require(sz >= prev);
 		grew += sz != prev;
 		prev = sz;
 	}

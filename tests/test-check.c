@@ -282,7 +282,7 @@ START_TEST(object_map_lists_live_allocations)
 	ck_assert_ptr_nonnull(mem);
 	base = cm_get_base(mem);
 	for (int i = 0; i < N; i++) {
-		ck_assert_int_eq(cm_alloc(mem, &p[i], sizes[i]), 0);
+		require_eq(cm_alloc(mem, &p[i], sizes[i]), 0);
 		off[i] = (uint64_t)((uint8_t *)p[i] - base);
 		live[i] = true;
 	}

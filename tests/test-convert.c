@@ -38,9 +38,9 @@ static void assert_list(const void *blob, size_t len, size_t nodes)
 
 	ck_assert_msg(n != NULL, "deserialize: %s", e.message);
 	for (; n; n = n->next, count++) {
-		ck_assert((uint8_t *)n >= (uint8_t *)copy
-			  && (uint8_t *)n < (uint8_t *)copy + len);
-		ck_assert_uint_eq(n->x, nodes - 1 - count);
+		require((uint8_t *)n >= (uint8_t *)copy &&
+			(uint8_t *)n < (uint8_t *)copy + len);
+		require_eq(n->x, nodes - 1 - count);
 	}
 	ck_assert_uint_eq(count, nodes);
 	free(copy);

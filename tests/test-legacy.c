@@ -142,13 +142,12 @@ static void assert_sample_walk(const struct cm_test_sink *m, size_t dend)
 	for (unsigned i = 0; i < NODES; i++) {
 		uint8_t *next = (uint8_t *)(uintptr_t)cm_load64(node + 8);
 
-		ck_assert_ptr_eq(node, copy + NODE(i) + SHIFT);
-		ck_assert_uint_eq(cm_load64(node), 100 + i);
-		ck_assert_uint_eq(cm_load64(node + 16),
-				  i == 2 ? (uintptr_t)(copy + dend + SHIFT)
-					 : 0);
+		require(node == copy + NODE(i) + SHIFT);
+		require_eq(cm_load64(node), 100 + i);
+		require_eq(cm_load64(node + 16),
+			   i == 2 ? (uintptr_t)(copy + dend + SHIFT) : 0);
 		if (i + 1 == NODES)
-			ck_assert_ptr_null(next);
+			require(next == NULL);
 		node = next;
 	}
 	free(copy);

@@ -58,9 +58,9 @@ static uint8_t *write_list(size_t nodes, int mode)
 	ck_assert_ptr_nonnull(mem);
 	base = cm_get_base(mem);
 	for (size_t i = nodes; i-- > 0;) {
-		ck_assert_int_eq(cm_alloc(mem, &n, sizeof *n), 0);
+		require_eq(cm_alloc(mem, &n, sizeof *n), 0);
 		n->x = i;
-		ck_assert_int_eq(cm_ptr_to(mem, &n->next, head), 0);
+		require_eq(cm_ptr_to(mem, &n->next, head), 0);
 		head = n;
 	}
 	ck_assert_ptr_eq(cm_serialize(mem, head, mode, MS_SYNC), base);
@@ -84,8 +84,8 @@ static void check_list(const struct cm_blob *b, size_t nodes)
 	size_t i = 0;
 
 	for (; n; n = n->next, i++) {
-		ck_assert_uint_lt(i, nodes);
-		ck_assert_uint_eq(n->x, i);
+		require(i < nodes);
+		require_eq(n->x, i);
 	}
 	ck_assert_uint_eq(i, nodes);
 }
@@ -414,7 +414,7 @@ START_TEST(unaligned_base)
 	b = open_path(0, 1);
 	/* cm_test_list_blob prepends: the list counts down. */
 	for (n = cm_blob_root(b); n; n = n->next)
-		ck_assert_uint_eq(n->x, --i);
+		require_eq(n->x, --i);
 	ck_assert_uint_eq(i, 0);
 	ck_assert_int_eq(cm_close(b), 0);
 	free(page);

@@ -83,8 +83,8 @@ static uint8_t *map_file(int fd, size_t len, int share)
 static void walk_list(const struct lnode *n, size_t nodes)
 {
 	for (size_t i = nodes; i-- > 0; n = n->next) {
-		ck_assert_ptr_nonnull(n);
-		ck_assert_uint_eq(n->x, i);
+		require(n != NULL);
+		require_eq(n->x, i);
 	}
 	ck_assert_ptr_null(n);
 }
@@ -231,9 +231,9 @@ static uint8_t *seal_in_shm(int mode, int *fd, struct cm_attr **mem,
 	*mem = cm_create(*fd, 4096 + NODES * 32, MAP_SHARED, 0);
 	ck_assert_ptr_nonnull(*mem);
 	for (size_t i = 0; i < NODES; i++) {
-		ck_assert_int_eq(cm_alloc(*mem, &n, sizeof *n), 0);
+		require_eq(cm_alloc(*mem, &n, sizeof *n), 0);
 		n->x = i;
-		ck_assert_int_eq(cm_ptr_to(*mem, &n->next, head), 0);
+		require_eq(cm_ptr_to(*mem, &n->next, head), 0);
 		head = n;
 	}
 	blob = cm_serialize(*mem, head, mode, MS_SYNC);

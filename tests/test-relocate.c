@@ -52,7 +52,7 @@ static struct gnode *build_graph(struct cm_attr *mem, size_t n, bool reverse)
 	ck_assert_ptr_nonnull(nodes);
 	rng_state = 42;
 	for (size_t i = 0; i < n; i++) {
-		ck_assert_int_eq(cm_alloc(mem, &nodes[i], sizeof **nodes), 0);
+		require_eq(cm_alloc(mem, &nodes[i], sizeof **nodes), 0);
 		nodes[i]->x = (int64_t)i * 3;
 	}
 	ck_assert_int_eq(cm_alloc(mem, &text, 64), 0);
@@ -70,16 +70,14 @@ static struct gnode *build_graph(struct cm_attr *mem, size_t n, bool reverse)
 		size_t i = reverse ? n - 1 - k : k;
 		struct gnode *g = nodes[i];
 
-		ck_assert_int_eq(cm_ptr_to(mem, &g->a, nodes[ta[i]]), 0);
-		ck_assert_int_eq(cm_ptr_to(mem, &g->b,
-					   tb[i] == n ? NULL : nodes[tb[i]]),
-				 0);
-		ck_assert_int_eq(cm_ptr_to(mem, &g->self, g), 0);
-		ck_assert_int_eq(cm_ptr_to(mem, &g->interior, text + i % 20),
-				 0);
-		ck_assert_int_eq(cm_ptr_to(mem, &g->end, tail), 0);
+		require_eq(cm_ptr_to(mem, &g->a, nodes[ta[i]]), 0);
+		require_eq(cm_ptr_to(mem, &g->b,
+				     tb[i] == n ? NULL : nodes[tb[i]]), 0);
+		require_eq(cm_ptr_to(mem, &g->self, g), 0);
+		require_eq(cm_ptr_to(mem, &g->interior, text + i % 20), 0);
+		require_eq(cm_ptr_to(mem, &g->end, tail), 0);
 		if (!reverse)	/* NULL slots recorded or not: same blob */
-			ck_assert_int_eq(cm_ptr_to(mem, &g->null, NULL), 0);
+			require_eq(cm_ptr_to(mem, &g->null, NULL), 0);
 	}
 	root = nodes[0];
 	free(ta);
@@ -152,9 +150,9 @@ START_TEST(list_round_trip)
 	n = cm_deserialize(blob, len);
 	ck_assert_ptr_nonnull(n);
 	for (; n; n = n->next, count++) {
-		ck_assert((uint8_t *)n >= blob);
-		ck_assert((uint8_t *)n < blob + len);
-		ck_assert_uint_eq(n->x, expect--);
+		require((uint8_t *)n >= blob);
+		require((uint8_t *)n < blob + len);
+		require_eq(n->x, expect--);
 	}
 	ck_assert_uint_eq(count, 1000);
 	free(blob);
@@ -508,13 +506,13 @@ static void verdicts_agree(uint8_t *b, const uint8_t *before, size_t len,
 	int ok = cm_check(b, len, flags, NULL) == 0;
 	void *root = cm_deserialize_flags(b, len, flags, NULL);
 
-	ck_assert_msg(ok == (root != NULL),
-		      "%s: check and deserialize disagree (flags %d)", what,
-		      flags);
-	if (!root)
-		ck_assert_msg(memcmp(b, before, len) == 0,
-			      "%s: refused blob changed (flags %d)", what,
-			      flags);
+	/* Called for every bit and byte: a message only when it fails. */
+	if (ok != (root != NULL))
+		ck_abort_msg("%s: check and deserialize disagree (flags %d)",
+			     what, flags);
+	if (!root && memcmp(b, before, len) != 0)
+		ck_abort_msg("%s: refused blob changed (flags %d)", what,
+			     flags);
 	memcpy(b, before, len);
 }
 
@@ -573,9 +571,9 @@ START_TEST(every_table_byte_and_pointer_of_a_list)
 			memcpy(b, orig, len);
 			cm_store64(b + r.slot, h.base + h.data_end + 8);
 			memcpy(before, b, len);
-			ck_assert_ptr_null(cm_deserialize_flags(b, len,
-				trusted ? CM_TRUSTED : 0, NULL));
-			ck_assert_mem_eq(b, before, len);
+			require(cm_deserialize_flags(b, len,
+				trusted ? CM_TRUSTED : 0, NULL) == NULL);
+			require(memcmp(b, before, len) == 0);
 		}
 	free(b);
 	free(before);
@@ -592,11 +590,10 @@ START_TEST(every_truncation_refused)
 	for (size_t cut = 0; cut < len; cut++) {
 		uint8_t *b = cm_test_copy(orig, len);
 
-		ck_assert_int_eq(cm_check(b, cut, 0, &e), -1);
-		ck_assert_int_eq(e.code, cut < 8 ? CM_E_MAGIC
-						 : CM_E_TRUNCATED);
-		ck_assert_ptr_null(cm_deserialize(b, cut));
-		ck_assert_mem_eq(b, orig, len);
+		require_eq(cm_check(b, cut, 0, &e), -1);
+		require_eq(e.code, cut < 8 ? CM_E_MAGIC : CM_E_TRUNCATED);
+		require(cm_deserialize(b, cut) == NULL);
+		require(memcmp(b, orig, len) == 0);
 		free(b);
 	}
 	free(orig);

@@ -36,8 +36,8 @@ static uint8_t *scan_blob(size_t nodes, int mode, size_t *len)
 	ck_assert_int_eq(cm_alloc(mem, &all, nodes * sizeof *all + 8), 0);
 	for (size_t i = 0; i < nodes; i++) {
 		all[i].x = i;
-		ck_assert_int_eq(cm_ptr_to(mem, &all[i].next,
-					   i ? &all[i - 1] : NULL), 0);
+		require_eq(cm_ptr_to(mem, &all[i].next,
+				     i ? &all[i - 1] : NULL), 0);
 	}
 	st64((uint8_t *)(all + nodes), 7);
 	blob = cm_serialize(mem, &all[nodes - 1], mode, 0);

@@ -50,9 +50,9 @@ void *cm_test_list_blob_flags(size_t nodes, int mode, int flags,
 
 	ck_assert_ptr_nonnull(mem);
 	for (size_t i = 0; i < nodes; i++) {
-		ck_assert_int_eq(cm_alloc(mem, &n, sizeof *n), 0);
+		require_eq(cm_alloc(mem, &n, sizeof *n), 0);
 		n->x = i;
-		ck_assert_int_eq(cm_ptr_to(mem, &n->next, head), 0);
+		require_eq(cm_ptr_to(mem, &n->next, head), 0);
 		head = n;
 	}
 	blob = cm_serialize(mem, head, mode, 0);

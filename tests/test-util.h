@@ -47,6 +47,25 @@ struct cm_test_sink {
 /* A cm_write_fn appending to the struct cm_test_sink at ctx. */
 int cm_test_write(void *ctx, const void *buf, size_t len);
 
+/*
+ * Checks for loops over many nodes. A passing ck_assert records its line
+ * through Check's pipe, one write(2) each: a 160k-node list walked with
+ * them spent most of its time there. These speak only when they fail.
+ */
+#define require(expr)							\
+	do {								\
+		if (!(expr))						\
+			ck_abort_msg("Assertion '%s' failed", #expr);	\
+	} while (0)
+
+#define require_eq(a, b)						\
+	do {								\
+		uintmax_t a_ = (uintmax_t)(a), b_ = (uintmax_t)(b);	\
+		if (a_ != b_)						\
+			ck_abort_msg("Assertion '%s == %s' failed: "	\
+				     "%ju != %ju", #a, #b, a_, b_);	\
+	} while (0)
+
 /* ---- outcomes, asserted ---- */
 
 /* e holds `code`, or the test fails naming both. */

@@ -14,7 +14,10 @@ PREFIX=${CMA_CI_BUILD:-build-ci}
 TARGETS=${FUZZ_TARGETS:-check deserialize convert legacy differential dump types}
 STAGES=${STAGES:-sanitize fuzz valgrind arm64 deb}
 # Exit 99, not 3, on a memcheck error: the tools exit 3 for I/O errors.
-VALGRIND=(valgrind -q --error-exitcode=99 --leak-check=full
+# No inlined frames in its stack traces: reading them was a third of each
+# of the stage's many short runs (0.81 s against 0.53 s a cma-verify).
+VALGRIND=(valgrind -q --error-exitcode=99 --read-inline-info=no
+	--leak-check=full
 	'--errors-for-leak-kinds=definite,indirect'
 	'--show-leak-kinds=definite,indirect')
 status=0

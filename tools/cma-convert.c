@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "convert-output.h"
 #include "replace-file.h"
 #include "tool-common.h"
 #include "types-cli.h"
@@ -20,7 +21,6 @@ TOOL_EXPORT const char *argp_program_bug_address = TOOL_BUG_ADDRESS;
 /* A rebased blob must fit below the top of a 48-bit user address space. */
 #define REBASE_LIMIT (1ULL << 47)
 #define PAGE 4096ULL
-#define OUT_BUFFER 65536
 
 enum {
 	OPT_ABSOLUTE = 0x100, OPT_RELATIVE, OPT_REBASE, OPT_FROM_LEGACY,
@@ -132,80 +132,6 @@ static const struct argp argp = {
 	NULL, NULL, NULL
 };
 
-/* ---- buffered output ---- */
-
-struct out_file {
-	int fd;
-	size_t n;
-	uint64_t written, flushing;	/* bytes written, and sent to disk */
-	uint8_t buf[OUT_BUFFER];
-};
-
-/* Written bytes are sent to the disk in pieces of this size. */
-#define WRITEBACK_STEP (8u << 20)
-
-static int write_all(int fd, const uint8_t *p, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/*
- * Write, and start the disk writing each finished piece while the rest is
- * converted: the fsync before the rename then waits for the last piece
- * only. sync_file_range() is a hint; where it fails (a pipe) nothing is
- * lost.
- */
-static int out_put(struct out_file *f, const uint8_t *p, size_t len)
-{
-	while (len) {
-		size_t take = len < WRITEBACK_STEP ? len : WRITEBACK_STEP;
-
-		if (write_all(f->fd, p, take) < 0)
-			return -1;
-		f->written += take;
-		p += take;
-		len -= take;
-		if (f->written - f->flushing >= WRITEBACK_STEP) {
-			sync_file_range(f->fd, (off_t)f->flushing,
-					(off_t)(f->written - f->flushing),
-					SYNC_FILE_RANGE_WRITE);
-			f->flushing = f->written;
-		}
-	}
-	return 0;
-}
-
-static int out_flush(struct out_file *f)
-{
-	size_t n = f->n;
-
-	f->n = 0;
-	return out_put(f, f->buf, n);
-}
-
-static int out_write(void *ctx, const void *buf, size_t len)
-{
-	struct out_file *f = ctx;
-
-	if (f->n + len > sizeof f->buf && out_flush(f) < 0)
-		return -1;
-	if (len >= sizeof f->buf)
-		return out_put(f, buf, len);
-	memcpy(f->buf + f->n, buf, len);
-	f->n += len;
-	return 0;
-}
-
 /* ---- main ---- */
 
 /* -o naming the input itself would truncate what is being read. */
@@ -218,25 +144,38 @@ static bool same_file(const char *a, const char *b)
 }
 
 static int convert(const struct opts *o, const struct tool_input *in,
-		   struct out_file *f, struct cm_error *err)
+		   struct convert_output *f, struct cm_error *err)
 {
 	uint64_t base = o->rebase ? o->base : UINT64_MAX;
 
 	if (o->types.attach || o->types.strip)
 		return cm_types_attach(in->data, in->len, o->types.loaded,
-				       o->flags, out_write, f, err);
+				       o->flags, output_write, f, err);
 	if (o->legacy)
 		return cm_legacy_import(in->data, in->len, o->mode, base,
-					out_write, f, err);
+					output_write, f, err);
 	return cm_convert(in->data, in->len, o->mode, base, o->flags,
-			  out_write, f, err);
+			  output_write, f, err);
+}
+
+/* The output keeps the input's data where it is unless pointers move or a
+ * pre-1.0 blob is rebuilt: its copy can start before the check ends. */
+static void copy_data_ahead(const struct opts *o, const struct tool_input *in,
+			    struct convert_output *f)
+{
+	struct cm_header h;
+
+	if (in->map && !o->legacy && !cm_header_read(in->data, in->len, &h, NULL)
+	    && (!o->rebase || o->base == h.base) && h.data_end <= in->len)
+		output_copy_ahead(f, in->map_fd, in->data, h.header_size,
+				  h.data_end);
 }
 
 int main(int argc, char **argv)
 {
 	struct opts o = { 0 };
 	struct tool_input in;
-	struct out_file *f = NULL;
+	struct convert_output *f = NULL;
 	struct replace_file d = { .fd = -1 };
 	struct cm_error err;
 	struct stat st;
@@ -291,7 +230,7 @@ int main(int argc, char **argv)
 		}
 		perm = st.st_mode & 07777;
 	}
-	f = malloc(sizeof *f);
+	f = calloc(1, sizeof *f);	/* output_end() at out: sees no copy */
 	if (!f) {
 		tool_report_errno(target, "cannot convert", errno);
 		goto out;
@@ -300,16 +239,14 @@ int main(int argc, char **argv)
 		/* A stream: the blob is checked whole before a byte is written,
 		 * so only a write error can cut it short (status 3). */
 		target = "<stdout>";
-		f->fd = STDOUT_FILENO;
 	} else if (replace_open(&d, target, perm) < 0) {
 		tool_report_errno(target, "cannot create a temporary file",
 				  errno);
 		goto out;
-	} else {
-		f->fd = d.fd;
 	}
-	f->n = 0;
-	f->written = f->flushing = 0;
+	output_init(f, to_stdout ? STDOUT_FILENO : d.fd);
+	if (!to_stdout && !d.direct)
+		copy_data_ahead(&o, &in, f);
 	memset(&err, 0, sizeof err);
 	if (convert(&o, &in, f, &err) < 0) {
 		if (errno == EBADMSG) {
@@ -323,7 +260,7 @@ int main(int argc, char **argv)
 		}
 		goto out;
 	}
-	if (out_flush(f) < 0) {
+	if (output_finish(f) < 0) {
 		tool_report_errno(target, "cannot write", errno);
 		goto out;
 	}
@@ -333,6 +270,8 @@ int main(int argc, char **argv)
 	}
 	status = TOOL_OK;
 out:
+	if (f)
+		output_end(f);
 	replace_abort(&d);
 	cm_types_free(o.types.loaded);
 	free(f);

@@ -159,8 +159,10 @@ static int input_open(struct tool_input *in, const char *path)
 			goto out;
 		in->map = p;
 		in->map_len = (size_t)st.st_size;
+		in->map_fd = fd;	/* closed with the mapping */
 		in->data = p;
 		in->len = (size_t)st.st_size;
+		return 0;
 	}
 	ret = 0;
 out:
@@ -206,8 +208,10 @@ void tool_input_read_all_soon(const struct tool_input *in)
 
 void tool_input_close(struct tool_input *in)
 {
-	if (in->map)
+	if (in->map) {
 		munmap(in->map, in->map_len);
+		close(in->map_fd);
+	}
 	free(in->heap);
 	memset(in, 0, sizeof *in);
 }

@@ -38,6 +38,7 @@ struct tool_input {
 	size_t len;
 	void *map;		/* munmap() this, map_len bytes, when set */
 	size_t map_len;
+	int map_fd;		/* with map: the file, open for reading */
 	void *heap;		/* free() this when set */
 };
 

@@ -92,6 +92,45 @@ def convert_refusals_keep_output():
     eq([x for x in os.listdir(TMP) if x.startswith(".")], [])
 
 
+def streamed(src, *args):
+    """cma-convert's output on a pipe, where no copy runs ahead of it."""
+    with open(path("streamed.cm"), "wb") as f:
+        st, _, err = run(CONVERT, src, "-o", "-", *args, stdout=f)
+    eq(st, 0, err)
+    return read(path("streamed.cm"))
+
+
+@case
+def convert_large_data_copied_ahead():
+    # Data over a MiB: a thread copies it into OUT while IN is checked.
+    for first, second in (("relative", "absolute"),
+                          ("absolute", "relative")):
+        src = blob("list", 100000, first)
+        base = "%#x" % header(read(src))["base"]
+        for args in (["--" + second], [], ["--rebase", base],
+                     ["--rebase", "0x10000"]):
+            want = streamed(src, *args)
+            out = write(path("ahead.cm"), b"longer old bytes" * 400000)
+            convert_ok(src, "-o", out, *args)
+            eq(read(out), want, "%s %s: the streamed bytes" % (src, args))
+    # Refused after the copy began: OUT keeps its bytes, nothing is left.
+    src = blob("list", 100000, "relative")
+    h = header(read(src))
+    last_slot = blob_pointers(src)[-1][0]
+    out = write(path("keep-ahead.cm"), b"precious")
+    for name, edit in (
+            ("ahead-sum.cm", lambda b: b.__setitem__(h["data_end"] - 1,
+                                                     b[h["data_end"] - 1]
+                                                     ^ 1)),
+            ("ahead-ptr.cm", lambda b: put64(b, last_slot,
+                                             h["base"] + h["blob_size"]))):
+        bad = variant(src, name, edit)
+        st, _, err = run(CONVERT, bad, "-o", out, "--absolute")
+        eq(st, 1, err)
+        eq(read(out), b"precious", "OUT keeps its bytes")
+    eq([x for x in os.listdir(TMP) if x.startswith(".")], [])
+
+
 @case
 def convert_stdin_input():
     out = path("from-stdin.cm")

@@ -182,8 +182,8 @@ static uint64_t summary_bytes(const char *what, char *const *argv,
 }
 
 /* The programs measured, in the order they run. */
-enum { T_XXH3, T_VERIFY, T_CP, T_CP_SYNC, T_CONVERT, T_PRINTF, T_JSON,
-       T_SUMMARY, T_COUNT };
+enum { T_XXH3, T_VERIFY, T_CP, T_CP_SYNC, T_CONVERT, T_CONVERT_SYNC,
+       T_PRINTF, T_JSON, T_SUMMARY, T_COUNT };
 
 void measure_tools(const struct bench_opts *o, const struct tool_src *s,
 		   struct mode_result *r)
@@ -203,7 +203,7 @@ void measure_tools(const struct bench_opts *o, const struct tool_src *s,
 		[T_CP] = { .fig = F_CP,
 			.argv = { (char *)"cp", copy_src, copy },
 			.unlink_after = copy },
-		/* The same copy made durable, as cma-convert makes OUT. */
+		/* The same copy made durable, as cma-convert --sync makes OUT. */
 		[T_CP_SYNC] = { .fig = F_CP_SYNC,
 			.argv = { (char *)"sh", (char *)"-c",
 				  (char *)"cp \"$0\" \"$1\" && sync \"$1\"",
@@ -212,6 +212,10 @@ void measure_tools(const struct bench_opts *o, const struct tool_src *s,
 		[T_CONVERT] = { .fig = F_CONVERT,
 			.argv = { convert, (char *)s->path, (char *)"-o", out,
 				  (char *)other },
+			.unlink_after = out },
+		[T_CONVERT_SYNC] = { .fig = F_CONVERT_SYNC,
+			.argv = { convert, (char *)s->path, (char *)"-o", out,
+				  (char *)other, (char *)"--sync" },
 			.unlink_after = out },
 		[T_PRINTF] = { .fig = F_JSON_PRINTF,
 			.argv = { (char *)o->self, (char *)"--json-printf",
@@ -252,9 +256,10 @@ void measure_tools(const struct bench_opts *o, const struct tool_src *s,
 	}
 	if (t[T_CONVERT].failed) {
 		t[T_CP].failed = t[T_CP_SYNC].failed = true;
+		t[T_CONVERT_SYNC].failed = true;
 	} else {
-		t[T_CP].bytes = (double)st.st_size;
-		t[T_CP_SYNC].bytes = t[T_CONVERT].bytes = t[T_CP].bytes;
+		t[T_CP].bytes = t[T_CP_SYNC].bytes = (double)st.st_size;
+		t[T_CONVERT].bytes = t[T_CONVERT_SYNC].bytes = t[T_CP].bytes;
 	}
 	if (!t[T_SUMMARY].failed)
 		r->dump_summary_bytes = summary_bytes(s->what,

@@ -23,12 +23,12 @@ TOOL_EXPORT const char *argp_program_bug_address = TOOL_BUG_ADDRESS;
 #define PAGE 4096ULL
 
 enum {
-	OPT_ABSOLUTE = 0x100, OPT_RELATIVE, OPT_REBASE, OPT_FROM_LEGACY,
+	OPT_ABSOLUTE = 0x100, OPT_RELATIVE, OPT_REBASE, OPT_FROM_LEGACY, OPT_SYNC,
 };
 
 struct opts {
 	const char *in, *out;
-	bool in_place, legacy, rebase;
+	bool in_place, legacy, rebase, sync;
 	int mode;		/* 0: keep the input's */
 	int flags;		/* cm_check flags */
 	uint64_t base;
@@ -39,7 +39,11 @@ static const struct argp_option options[] = {
 	{ NULL, 0, NULL, 0, "Destination (one is required):", 1 },
 	{ "output", 'o', "OUT", 0,
 	  "Write the result to OUT ('-': standard output)", 1 },
-	{ "in-place", 'i', NULL, 0, "Replace IN itself", 1 },
+	{ "in-place", 'i', NULL, 0, "Replace IN itself (always made durable, "
+	  "as --sync)", 1 },
+	{ "sync", OPT_SYNC, NULL, 0,
+	  "Make OUT durable (fsync it and its directory) before it replaces "
+	  "the old file, so a crash cannot leave it empty", 1 },
 	{ NULL, 0, NULL, 0, "Conversion (default: keep the mode):", 2 },
 	{ "absolute", OPT_ABSOLUTE, NULL, 0,
 	  "Write an absolute table (64-bit offsets, no size bound)", 2 },
@@ -69,6 +73,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case 'i':
 		o->in_place = true;
+		break;
+	case OPT_SYNC:
+		o->sync = true;
 		break;
 	case OPT_ABSOLUTE:
 	case OPT_RELATIVE: {
@@ -182,12 +189,14 @@ int main(int argc, char **argv)
 	const char *target;
 	mode_t perm;
 	int status = TOOL_IO;
-	bool to_stdout;
+	bool to_stdout, durable;
 
 	tool_init("cma-convert");
 	tool_parse(&argp, argc, argv, &o, &o.flags);
 	target = o.in_place ? o.in : o.out;
 	to_stdout = !o.in_place && !strcmp(o.out, "-");
+	/* In place, IN is the only copy of the data: a crash must not lose it. */
+	durable = o.in_place || o.sync;
 	if (to_stdout && isatty(STDOUT_FILENO)) {
 		fprintf(stderr, "%s: -o -: standard output is a terminal; "
 			"redirect it to a file or a pipe\n", tool_prog);
@@ -244,7 +253,8 @@ int main(int argc, char **argv)
 				  errno);
 		goto out;
 	}
-	output_init(f, to_stdout ? STDOUT_FILENO : d.fd);
+	output_init(f, to_stdout ? STDOUT_FILENO : d.fd,
+		    durable && !to_stdout && !d.direct);
 	if (!to_stdout && !d.direct)
 		copy_data_ahead(&o, &in, f);
 	memset(&err, 0, sizeof err);
@@ -264,7 +274,7 @@ int main(int argc, char **argv)
 		tool_report_errno(target, "cannot write", errno);
 		goto out;
 	}
-	if (!to_stdout && replace_commit(&d, perm) < 0) {
+	if (!to_stdout && replace_commit(&d, perm, durable) < 0) {
 		tool_report_errno(target, "cannot replace", errno);
 		goto out;
 	}

@@ -2,8 +2,9 @@
 /*
  * cma-convert's output. Most of a converted blob is its input's data, at
  * the same offsets: a thread copies those bytes inside the kernel while
- * the input is checked and the new table made, and starts the disk on
- * them, so the conversion costs little more than the copy and the sync.
+ * the input is checked and the new table made (and, when the output is to
+ * be fsynced, starts the disk on them), so the conversion costs little
+ * more than the copy.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -12,15 +13,16 @@
 
 #include "convert-output.h"
 
-/* Written bytes are sent to the disk in pieces of this size. */
+/* Written bytes are sent to the disk, and copied, in pieces of this size. */
 #define WRITEBACK_STEP (8u << 20)
 /* Less than this is not worth a thread. */
 #define COPY_AHEAD_MIN (1u << 20)
 
-void output_init(struct convert_output *f, int fd)
+void output_init(struct convert_output *f, int fd, bool writeback)
 {
 	memset(f, 0, offsetof(struct convert_output, buf));
 	f->fd = fd;
+	f->writeback = writeback;
 }
 
 /* ---- the copy ahead ---- */
@@ -41,7 +43,9 @@ static void *copy_thread(void *arg)
 			continue;
 		if (n <= 0)	/* unsupported here, or the input shrank */
 			return NULL;
-		sync_file_range(a->out_fd, (off_t)at, n, SYNC_FILE_RANGE_WRITE);
+		if (a->writeback)
+			sync_file_range(a->out_fd, (off_t)at, n,
+					SYNC_FILE_RANGE_WRITE);
 		at += (uint64_t)n;
 	}
 	a->copied = at == a->to;
@@ -56,7 +60,8 @@ void output_copy_ahead(struct convert_output *f, int in_fd,
 	if (a->running || to < from || to - from < COPY_AHEAD_MIN)
 		return;
 	*a = (struct copy_ahead){ .in_fd = in_fd, .out_fd = f->fd,
-				  .in_map = in_map, .from = from, .to = to };
+				  .in_map = in_map, .from = from, .to = to,
+				  .writeback = f->writeback };
 	a->running = a->started =
 		pthread_create(&a->thread, NULL, copy_thread, a) == 0;
 }
@@ -102,10 +107,9 @@ static int write_all(int fd, const uint8_t *p, size_t len)
 }
 
 /*
- * Write, and start the disk writing each finished piece while the rest is
- * converted: the fsync before the rename then waits for the last piece
- * only. sync_file_range() is a hint; where it fails (a pipe) nothing is
- * lost.
+ * Write, and with f->writeback start the disk writing each finished piece
+ * while the rest is converted. sync_file_range() is a hint; where it fails
+ * (a pipe) nothing is lost.
  */
 static int output_put(struct convert_output *f, const uint8_t *p, size_t len)
 {
@@ -122,7 +126,7 @@ static int output_put(struct convert_output *f, const uint8_t *p, size_t len)
 		f->written += take;
 		p += take;
 		len -= take;
-		if (f->written - f->flushing >= WRITEBACK_STEP) {
+		if (f->writeback && f->written - f->flushing >= WRITEBACK_STEP) {
 			sync_file_range(f->fd, (off_t)f->flushing,
 					(off_t)(f->written - f->flushing),
 					SYNC_FILE_RANGE_WRITE);

@@ -18,6 +18,7 @@ struct copy_ahead {
 	bool running;		/* joined by the first use, or the end */
 	bool copied;		/* [from, to) is in the output */
 	_Atomic bool stop;	/* the conversion failed: stop copying */
+	bool writeback;		/* start the disk on each piece copied */
 	int in_fd, out_fd;
 	const uint8_t *in_map;	/* the input's mapping: offset 0 */
 	uint64_t from, to;
@@ -27,12 +28,16 @@ struct convert_output {
 	int fd;
 	size_t n;
 	uint64_t written, flushing;	/* bytes written, and sent to disk */
+	bool writeback;		/* the output will be fsynced: start early */
 	struct copy_ahead ahead;
 	uint8_t buf[CONVERT_OUTPUT_BUFFER];
 };
 
-/* Start writing to fd (a file, a pipe or a device) at its position 0. */
-void output_init(struct convert_output *f, int fd);
+/* Start writing to fd (a file, a pipe or a device) at its position 0.
+ * With `writeback` (the file is fsynced at the end) each finished piece
+ * is sent to the disk while the rest is made, so the fsync waits for the
+ * last piece only. */
+void output_init(struct convert_output *f, int fd, bool writeback);
 
 /*
  * The input's bytes [from, to), mapped at in_map from in_fd, will be the

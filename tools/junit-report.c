@@ -249,7 +249,7 @@ int junit_write(struct junit_report *r, const char *path)
 		if (fclose(f) != 0)
 			written = -1;
 		if (written == 0)
-			ret = replace_commit(&dest, perm);
+			ret = replace_commit(&dest, perm, true);
 		else if (errno == 0)
 			errno = EIO;
 	} else if (fd >= 0) {

@@ -134,13 +134,13 @@ static int link_unnamed(struct replace_file *d)
 	return -1;
 }
 
-int replace_commit(struct replace_file *d, mode_t perm)
+int replace_commit(struct replace_file *d, mode_t perm, bool durable)
 {
 	int dirfd, linked = 0, ret = -1;
 
 	if (d->direct)
 		return 0;
-	if (fchmod(d->fd, perm) < 0 || fsync(d->fd) < 0)
+	if (fchmod(d->fd, perm) < 0 || (durable && fsync(d->fd) < 0))
 		return -1;
 	if (d->unnamed) {
 		linked = link_unnamed(d);
@@ -150,6 +150,8 @@ int replace_commit(struct replace_file *d, mode_t perm)
 	if (!linked && rename(d->tmp, d->path) < 0)
 		return -1;
 	d->tmp[0] = '\0';
+	if (!durable)
+		return 0;
 	dirfd = open(d->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0)
 		return -1;

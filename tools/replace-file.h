@@ -29,11 +29,14 @@ mode_t replace_new_file_mode(void);
 int replace_open(struct replace_file *r, const char *path, mode_t perm);
 
 /*
- * Make the written temporary the file: permissions, fsync, rename, fsync
- * of the directory. @return 0; -1 with errno (the file untouched unless
- * the directory fsync failed, after the rename).
+ * Make the written temporary the file: permissions, rename. With `durable`
+ * the file is fsynced before the rename and its directory after, so a
+ * crash leaves the old contents or the new, never an empty file; without
+ * it, as cp(1), the kernel writes the bytes back when it will. Readers see
+ * the old file or the new one either way. @return 0; -1 with errno (the
+ * file untouched unless the directory fsync failed, after the rename).
  */
-int replace_commit(struct replace_file *r, mode_t perm);
+int replace_commit(struct replace_file *r, mode_t perm, bool durable);
 
 /* Drop the temporary, if any: the file keeps whatever it held. */
 void replace_abort(struct replace_file *r);

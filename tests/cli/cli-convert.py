@@ -108,7 +108,7 @@ def convert_large_data_copied_ahead():
         src = blob("list", 100000, first)
         base = "%#x" % header(read(src))["base"]
         for args in (["--" + second], [], ["--rebase", base],
-                     ["--rebase", "0x10000"]):
+                     ["--rebase", "0x10000"], ["--" + second, "--sync"]):
             want = streamed(src, *args)
             out = write(path("ahead.cm"), b"longer old bytes" * 400000)
             convert_ok(src, "-o", out, *args)
@@ -129,6 +129,42 @@ def convert_large_data_copied_ahead():
         eq(st, 1, err)
         eq(read(out), b"precious", "OUT keeps its bytes")
     eq([x for x in os.listdir(TMP) if x.startswith(".")], [])
+
+
+def fsyncs(*args):
+    """cma-convert's fsync calls, one "fsync file" or "fsync dir" each,
+    logged by the fsync-log shim (LD_PRELOAD); it must succeed."""
+    shim, sanitize = (sys.argv[6:8] + [None, None])[:2]
+    if not shim:
+        raise Skip("no fsync-log shim given")
+    if EXE or sanitize not in ("", "none"):
+        raise Skip("LD_PRELOAD cannot reach the tool under %s"
+                   % ("an emulator" if EXE else "a sanitizer"))
+    log = path("fsync.log")
+    if os.path.exists(log):
+        os.unlink(log)
+    env = dict(os.environ, LD_PRELOAD=shim, FSYNC_LOG=log)
+    st, _, err = run(CONVERT, *args, env=env)
+    eq(st, 0, err)
+    return read(log).decode().splitlines() if os.path.exists(log) else []
+
+
+@case
+def convert_durable_when_asked_or_in_place():
+    src = blob("list", 100000, "relative")
+    out = path("durable.cm")
+    synced = ["fsync file", "fsync dir"]
+    # Like cp: the kernel writes OUT back when it will; IN still exists.
+    eq(fsyncs(src, "-o", out, "--absolute"), [], "-o alone")
+    eq(run(VERIFY, out)[0], 0)
+    eq(fsyncs(src, "-o", out, "--absolute", "--sync"), synced, "--sync")
+    eq(run(VERIFY, out)[0], 0)
+    # In place, IN is the only copy of the data: always made durable.
+    p = write(path("durable-in.cm"), read(src))
+    eq(fsyncs(p, "--in-place", "--absolute"), synced, "--in-place")
+    eq(header(read(p))["mode_value"], 2)
+    # A stream has nothing to fsync.
+    eq(fsyncs(src, "-o", "-", "--sync"), [], "-o -")
 
 
 @case

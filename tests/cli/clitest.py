@@ -61,12 +61,13 @@ def case(fn):
 
 # ---- helpers ----
 
-def run(tool, *args, stdin=None, preexec_fn=None, cwd=None, stdout=None):
+def run(tool, *args, stdin=None, preexec_fn=None, cwd=None, stdout=None,
+        env=None):
     """Run a tool; return (status, stdout text, stderr text)."""
     p = subprocess.run(WRAPPER + EXE + [tool] + [str(a) for a in args],
                        input=stdin, stdout=stdout or subprocess.PIPE,
                        stderr=subprocess.PIPE, preexec_fn=preexec_fn,
-                       cwd=cwd)
+                       cwd=cwd, env=env)
     out = p.stdout.decode("utf-8", "replace") if p.stdout else ""
     return p.returncode, out, p.stderr.decode("utf-8", "replace")
 

@@ -94,6 +94,102 @@ static int sink_zero(struct sink *s, uint64_t n)
 	return 0;
 }
 
+/* ---- a checked table, re-encoded straight ---- */
+
+/* The VLQ length of v: 1 to 10 bytes. */
+static inline uint64_t vlq_length(uint64_t v)
+{
+	return (uint64_t)(64 - __builtin_clzll(v | 1) + 6) / 7;
+}
+
+/* The relative table's size for the checked absolute table t of n
+ * entries. */
+static uint64_t relative_size_of(const uint8_t *t, uint64_t n)
+{
+	uint64_t total = 0, prev = 0;
+
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t slot = cm_load64(t + 8 * i);
+
+		total += vlq_length((slot - prev) / 8);
+		prev = slot;
+	}
+	return total;
+}
+
+/* The checked absolute table t of n entries as a relative one. */
+static int absolute_to_relative(struct sink *s, const uint8_t *t, uint64_t n)
+{
+	uint64_t prev = 0;
+
+	for (uint64_t i = 0; i < n; i += SLOT_BATCH) {
+		uint64_t k = n - i < SLOT_BATCH ? n - i : SLOT_BATCH;
+		uint8_t *w = sink_room(s, 10 * k), *start = w;
+
+		if (!w)
+			return -1;
+		for (uint64_t j = i; j < i + k; j++) {
+			uint64_t slot = cm_load64(t + 8 * j);
+			uint64_t d = (slot - prev) / 8;
+
+			if (d < 128)
+				*w++ = (uint8_t)d;
+			else
+				w += cm_vlq_encode(d, w);
+			prev = slot;
+		}
+		s->fill -= 10 * k - (size_t)(w - start);
+	}
+	return 0;
+}
+
+/* The checked relative table t of n entries as an absolute one. Checked:
+ * every VLQ ends within the table, and the n entries fill it. */
+static int relative_to_absolute(struct sink *s, const uint8_t *t, uint64_t n)
+{
+	uint64_t slot = 0;
+
+	for (uint64_t i = 0; i < n; i += SLOT_BATCH) {
+		uint64_t k = n - i < SLOT_BATCH ? n - i : SLOT_BATCH;
+		uint8_t *w = sink_room(s, 8 * k);
+
+		if (!w)
+			return -1;
+		for (uint64_t j = 0; j < k; j++, w += 8) {
+			uint64_t d = *t++;
+
+			if (d >= 0x80) {
+				unsigned shift = 7;
+				uint8_t b;
+
+				d &= 0x7f;
+				do {
+					b = *t++;
+					d |= (uint64_t)(b & 0x7f) << shift;
+					shift += 7;
+				} while (b & 0x80);
+			}
+			slot += 8 * d;
+			cm_store64(w, slot);
+		}
+	}
+	return 0;
+}
+
+/* The checked table in the output's mode. */
+static int emit_checked_table(const struct cm_header *h,
+			      const struct cm_blob_source *src, struct sink *s)
+{
+	if (h->mode == src->checked_mode)	/* canonical: the same bytes */
+		return sink_put(s, src->checked_table, src->checked_size);
+	if (h->mode == CM_RELATIVE_OFFSET)
+		return absolute_to_relative(s, src->checked_table,
+					    h->pointer_count);
+	return relative_to_absolute(s, src->checked_table, h->pointer_count);
+}
+
+/* ---- any source ---- */
+
 int cm_blob_table_size(const struct cm_header *h,
 		       const struct cm_blob_source *src, uint64_t *size,
 		       struct cm_error *err)
@@ -104,6 +200,13 @@ int cm_blob_table_size(const struct cm_header *h,
 
 	if (h->mode == CM_ABSOLUTE_OFFSET) {
 		*size = 8 * h->pointer_count;
+		return 0;
+	}
+	if (src->checked_table) {
+		*size = src->checked_mode == CM_RELATIVE_OFFSET
+			? src->checked_size
+			: relative_size_of(src->checked_table,
+					   h->pointer_count);
 		return 0;
 	}
 	src->start(src->ctx);
@@ -166,6 +269,8 @@ static int emit_table(const struct cm_header *h,
 	uint64_t prev = 0;
 	ssize_t k;
 
+	if (src->checked_table)
+		return emit_checked_table(h, src, s);
 	src->start(src->ctx);
 	while ((k = src->next(src->ctx, s->slots, SLOT_BATCH, UINT64_MAX,
 			      err)) > 0) {

@@ -28,6 +28,14 @@ struct cm_blob_source {
 	ssize_t (*next)(void *ctx, uint64_t *slots, size_t max,
 			uint64_t limit, struct cm_error *err);
 	void *ctx;
+	/*
+	 * NULL, or the same slots as a v1 table already checked
+	 * (checked_mode, pointer_count entries, checked_size bytes): the
+	 * writer then re-encodes it straight, without the cursor's checks.
+	 */
+	const uint8_t *checked_table;
+	uint32_t checked_mode;
+	uint64_t checked_size;
 };
 
 /* The table's byte size in h->mode for h->pointer_count slots of src. */

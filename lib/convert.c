@@ -67,6 +67,10 @@ static int write_converted(const uint8_t *blob, const struct cm_header *in,
 	src.data = j.blob + in->header_size;
 	src.sections = sections;
 	src.rebase = 0 - in->base;
+	/* check_input() checked the table: it is re-encoded straight. */
+	src.checked_table = j.blob + in->table_offset;
+	src.checked_mode = in->mode;
+	src.checked_size = in->table_size;
 	/* Same mode: the table is copied as it is, its size known. */
 	if (out.mode != in->mode
 	    && cm_blob_table_size(&out, &src, &out.table_size, err))

@@ -108,6 +108,59 @@ START_TEST(round_trip_modes)
 }
 END_TEST
 
+/*
+ * A chain of six nodes, five slots: the first over 1 KiB in, then 1 MiB,
+ * 20 MiB, 16 B and 24 B apart, relative entries of 2, 3, 4, 1 and 1
+ * bytes. *len gets the blob's length.
+ */
+static uint8_t *spread_blob(int mode, size_t *len)
+{
+	static const size_t gaps[] = { 0, 1 << 10, 1 << 20, 20 << 20, 0, 8 };
+	struct cm_attr *mem = cm_create(-1, 24 << 20, MAP_PRIVATE, 0);
+	struct node *head = NULL, *n;
+	uint8_t *blob, *pad;
+
+	ck_assert_ptr_nonnull(mem);
+	for (size_t i = 0; i < sizeof gaps / sizeof gaps[0]; i++) {
+		if (gaps[i])
+			require_eq(cm_alloc(mem, &pad, gaps[i]), 0);
+		require_eq(cm_alloc(mem, &n, sizeof *n), 0);
+		n->x = i;
+		require_eq(cm_ptr_to(mem, &n->next, head), 0);
+		head = n;
+	}
+	blob = cm_serialize(mem, head, mode, 0);
+	ck_assert_ptr_nonnull(blob);
+	*len = (size_t)cm_get_size(mem);
+	blob = cm_test_copy(blob, *len);
+	cm_delete(mem, CM_ERASE);
+	return blob;
+}
+
+/* Every relative entry length, both ways, byte for byte. */
+START_TEST(round_trip_long_deltas)
+{
+	int mode = modes[_i], other = modes[1 - _i];
+	size_t len;
+	uint8_t *blob = spread_blob(mode, &len);
+	struct cm_test_sink a = convert_ok(blob, len, other, UINT64_MAX);
+	struct cm_test_sink b = convert_ok(a.p, a.len, mode, UINT64_MAX);
+	struct cm_header h = cm_test_header(mode == CM_RELATIVE_OFFSET
+					    ? blob : a.p,
+					    mode == CM_RELATIVE_OFFSET
+					    ? len : a.len);
+
+	ck_assert_uint_eq(h.pointer_count, 5);
+	ck_assert_uint_eq(h.table_size, 2 + 3 + 4 + 1 + 1);
+	assert_same_relocs(blob, len, a.p, a.len);
+	ck_assert_uint_eq(b.len, len);
+	ck_assert_mem_eq(b.p, blob, len);
+	free(a.p);
+	free(b.p);
+	free(blob);
+}
+END_TEST
+
 /* Mode 0 and the recorded base: an exact copy. */
 START_TEST(identity_copy)
 {
@@ -374,6 +427,7 @@ Suite *cm_test_suite(void)
 
 	tc = tcase_create("round trip");
 	tcase_add_loop_test(tc, round_trip_modes, 0, 6);
+	tcase_add_loop_test(tc, round_trip_long_deltas, 0, 2);
 	tcase_add_loop_test(tc, identity_copy, 0, 2);
 	tcase_add_loop_test(tc, round_trip_object_map, 0, 2);
 	suite_add_tcase(s, tc);

@@ -24,6 +24,7 @@
 struct sink {
 	uint8_t *buf;		/* SINK_SIZE bytes */
 	size_t fill;
+	uint64_t delivered;	/* bytes out of the buffer: at fill 0 */
 	uint64_t *slots;	/* SLOT_BATCH entries */
 	struct cm_hash *hash;	/* set during the checksum pass */
 	cm_write_fn write;
@@ -33,6 +34,7 @@ struct sink {
 /* n bytes at p to the pass's end: the hash or the writer. */
 static int sink_deliver(struct sink *s, const uint8_t *p, size_t n)
 {
+	s->delivered += n;
 	if (s->hash) {
 		cm_hash_raw(s->hash, p, n);
 		return 0;
@@ -287,21 +289,38 @@ static int emit_table(const struct cm_header *h,
 	return k < 0 ? -1 : 0;
 }
 
-/* Everything after the header: data, padding (unless `from_table`),
- * table, sections. */
-static int emit_body(const struct cm_header *h,
-		     const struct cm_blob_source *src, uint64_t shift,
-		     bool from_table, struct sink *s, struct cm_error *err)
+void cm_blob_layout(struct cm_header *h)
 {
 	uint64_t table_end = h->table_offset + h->table_size;
 
-	if ((!from_table
-	     && (emit_data(h, src, shift, s, err)
-		 || sink_zero(s, h->table_offset - h->data_end)))
-	    || emit_table(h, src, s, err))
+	h->sections_offset = h->sections_size ? cm_align8(table_end) : 0;
+	h->blob_size = h->sections_size ? h->sections_offset + h->sections_size
+					: table_end;
+}
+
+/* Everything after the header: data, padding (unless `from_table`),
+ * table, sections. A table size of CM_TABLE_SIZE_LATER is set here, with
+ * the layout after it. */
+static int emit_body(struct cm_header *h, const struct cm_blob_source *src,
+		     uint64_t shift, bool from_table, struct sink *s,
+		     struct cm_error *err)
+{
+	uint64_t table_start;
+
+	if (!from_table
+	    && (emit_data(h, src, shift, s, err)
+		|| sink_zero(s, h->table_offset - h->data_end)))
 		return -1;
+	table_start = s->delivered + s->fill;
+	if (emit_table(h, src, s, err))
+		return -1;
+	if (h->table_size == CM_TABLE_SIZE_LATER) {
+		h->table_size = s->delivered + s->fill - table_start;
+		cm_blob_layout(h);
+	}
 	if (h->sections_size
-	    && (sink_zero(s, h->sections_offset - table_end)
+	    && (sink_zero(s, h->sections_offset
+			     - (h->table_offset + h->table_size))
 		|| sink_put(s, src->sections, h->sections_size)))
 		return -1;
 	return sink_flush(s);
@@ -330,7 +349,7 @@ static int checksum(struct cm_header *h, const struct cm_blob_source *src,
 	return 0;
 }
 
-static int emit(const struct cm_header *h, const struct cm_blob_source *src,
+static int emit(struct cm_header *h, const struct cm_blob_source *src,
 		struct sink *s, struct cm_error *err)
 {
 	uint8_t *w = sink_room(s, CM_HEADER_SIZE);

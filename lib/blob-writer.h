@@ -43,10 +43,18 @@ int cm_blob_table_size(const struct cm_header *h,
 		       const struct cm_blob_source *src, uint64_t *size,
 		       struct cm_error *err);
 
+/* h's sections_offset and blob_size, from its table's offset and size and
+ * its sections' size. */
+void cm_blob_layout(struct cm_header *h);
+
+/* A table size the writer's first pass learns, setting the layout. */
+#define CM_TABLE_SIZE_LATER UINT64_MAX
+
 /*
- * Stream the blob h describes (every field but the checksum set) to write:
- * a first pass hashes it and sets h->checksum, the second writes it. Memory
- * is constant. A writer that fails without errno gives EIO.
+ * Stream the blob h describes (every field but the checksum set; the table
+ * size may be CM_TABLE_SIZE_LATER) to write: a first pass hashes it and
+ * sets h->checksum, the second writes it. Memory is constant. A writer
+ * that fails without errno gives EIO.
  */
 int cm_blob_write(struct cm_header *h, const struct cm_blob_source *src,
 		  cm_write_fn write, void *ctx, struct cm_error *err);

@@ -48,6 +48,7 @@ static int write_converted(const uint8_t *blob, const struct cm_header *in,
 {
 	struct cm_header out;
 	struct job j = { .blob = blob, .in = in };
+	bool later;
 	struct cm_blob_source src = {
 		.start = job_start, .next = job_next, .ctx = &j,
 		.data_hash = data_hash,
@@ -71,21 +72,27 @@ static int write_converted(const uint8_t *blob, const struct cm_header *in,
 	src.checked_table = j.blob + in->table_offset;
 	src.checked_mode = in->mode;
 	src.checked_size = in->table_size;
-	/* Same mode: the table is copied as it is, its size known. */
-	if (out.mode != in->mode
-	    && cm_blob_table_size(&out, &src, &out.table_size, err))
-		return -1;
 	out.sections_size = sections_size;
-	out.sections_offset = sections_size
-			      ? cm_align8(in->table_offset + out.table_size)
-			      : 0;
-	out.blob_size = sections_size
-			? out.sections_offset + sections_size
-			: in->table_offset + out.table_size;
+	/* Same mode: the table is copied as it is, its size known. */
+	if (out.mode != in->mode)
+		out.table_size = 8 * in->pointer_count;
+	cm_blob_layout(&out);
+	/* Relative, under 2 GiB: an entry takes 4 bytes at most, so the
+	 * absolute size bounds the blob and the writer learns the size as it
+	 * hashes. Near the top of the address space the exact size decides. */
+	later = out.mode != in->mode && out.mode == CM_RELATIVE_OFFSET;
+	if (later && base + out.blob_size < base) {
+		if (cm_blob_table_size(&out, &src, &out.table_size, err))
+			return -1;
+		cm_blob_layout(&out);
+		later = false;
+	}
 	if (base % 8 || base + out.blob_size < base) {
 		errno = EINVAL;
 		return -1;
 	}
+	if (later)
+		out.table_size = CM_TABLE_SIZE_LATER;
 	out.base = base;
 	return cm_blob_write(&out, &src, write, ctx, err);
 }

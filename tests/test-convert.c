@@ -247,6 +247,41 @@ START_TEST(rebase_with_mode)
 END_TEST
 
 /*
+ * Absolute to relative with the recorded base as high as the relative blob
+ * allows: the absolute table's size would wrap the address space there,
+ * the relative one's does not. One step higher is refused.
+ */
+START_TEST(relative_at_top_of_address_space)
+{
+	size_t len;
+	uint8_t *blob = cm_test_list_blob_flags(100, CM_ABSOLUTE_OFFSET, 0,
+						&len);
+	struct cm_header h = cm_test_header(blob, len);
+	struct cm_test_sink rel = convert_ok(blob, len, CM_RELATIVE_OFFSET,
+					     UINT64_MAX);
+	uint64_t top = (0 - (uint64_t)rel.len - 1) & ~7ULL;
+	struct cm_test_sink a = convert_ok(blob, len, CM_RELATIVE_OFFSET, top);
+	struct cm_test_sink b = convert_ok(a.p, a.len, 0, h.base);
+	struct cm_test_sink none = { 0 };
+
+	require(top + len < top);	/* the absolute size wraps */
+	ck_assert_uint_eq(cm_test_header(a.p, a.len).base, top);
+	ck_assert_uint_eq(b.len, rel.len);
+	ck_assert_mem_eq(b.p, rel.p, rel.len);
+	errno = 0;
+	ck_assert_int_eq(cm_convert(blob, len, CM_RELATIVE_OFFSET, top + 8, 0,
+				    cm_test_write, &none, NULL), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_uint_eq(none.len, 0);
+	free(none.p);
+	free(a.p);
+	free(b.p);
+	free(rel.p);
+	free(blob);
+}
+END_TEST
+
+/*
  * An absolute blob whose data ends at 2^31 + 8, in a sparse mapping: one
  * slot at offset 128 pointing to 136. Its checksum is left 0: it is read
  * with CM_CHECK_NO_CHECKSUM, so only the few touched pages exist.
@@ -435,6 +470,7 @@ Suite *cm_test_suite(void)
 	tc = tcase_create("rebase");
 	tcase_add_loop_test(tc, rebase_and_back, 0, 6);
 	tcase_add_loop_test(tc, rebase_with_mode, 0, 2);
+	tcase_add_test(tc, relative_at_top_of_address_space);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("refuses");

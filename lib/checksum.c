@@ -18,7 +18,7 @@
 #include <xxhash.h>
 
 #include "hash-kernels.h"
-#include "prefault.h"
+#include "scratch.h"
 
 #define LAST_STRIPE_KEY (SECRET_SIZE - STRIPE - 7)
 #define MERGE_KEY 11
@@ -290,10 +290,14 @@ size_t cm_table_shares_plan(struct cm_table_shares *t,
 void cm_table_shares_start(struct cm_table_shares *t,
 			   const struct cm_header *h)
 {
-	if (cm_table_shares_plan(t, h)) {
-		t->sums = malloc(t->blocks * 64);
-		cm_prefault_scratch(t->sums, t->blocks * 64);
-	}
+	if (cm_table_shares_plan(t, h))
+		t->sums = cm_scratch_alloc(t->blocks * 64);
+}
+
+void cm_table_shares_end(struct cm_table_shares *t)
+{
+	cm_scratch_free(t->sums, t->blocks * 64);
+	t->sums = NULL;
 }
 
 void cm_table_shares_add(struct cm_table_shares *t, const uint8_t *blob,

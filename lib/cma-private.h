@@ -12,6 +12,7 @@
 #include "table.h"		/* reading the relocation table */
 #include "scan.h"		/* the pointer scan */
 #include "prefault.h"		/* pages populated before writes */
+#include "scratch.h"		/* the library's large buffers */
 #include "walk.h"		/* checks, the one-pass walk, relocation */
 #include "blob-writer.h"	/* writing a blob from a slot source */
 

@@ -77,13 +77,15 @@ bool cm_hash_take_blocks(struct cm_hash *s, const uint64_t *sums,
  * enough to gain (sums stays NULL otherwise, or when out of memory).
  */
 struct cm_table_shares {
-	uint64_t *sums;		/* 8 words a block; free() them */
+	uint64_t *sums;		/* 8 words a block: cm_table_shares_end() */
 	uint64_t at;		/* blob offset of the table's first whole block */
 	uint64_t blocks, done;
 };
 
 void cm_table_shares_start(struct cm_table_shares *t,
 			   const struct cm_header *h);
+/* Free what cm_table_shares_start() allocated. */
+void cm_table_shares_end(struct cm_table_shares *t);
 /* As cm_table_shares_start(), allocating nothing: the bytes t->sums must
  * get, 0 when it stays NULL. */
 size_t cm_table_shares_plan(struct cm_table_shares *t,

@@ -59,22 +59,6 @@ void cm_prefault_start(struct cm_prefault *pf, uint8_t *blob, uint64_t size)
 		pf->state = PF_START;
 }
 
-/* Below this, the faults cost less than the call. */
-#define SCRATCH_MIN (256 * 1024)
-
-/* The library's own memory, not a blob's: plain madvise, not the stand-in
- * the tests count a blob's calls with. */
-void cm_prefault_scratch(void *p, size_t n)
-{
-	uintptr_t page = page_size(), lo, hi;
-
-	if (!p || n < SCRATCH_MIN || !page)
-		return;
-	whole_pages(page, p, n, &lo, &hi);
-	if (lo < hi)	/* a hint: a kernel that refuses faults as before */
-		madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE);
-}
-
 /* Is any bit in [from, to) of bits set? */
 static bool any_bit(const uint64_t *bits, uint64_t from, uint64_t to)
 {

@@ -32,10 +32,6 @@ void cm_prefault_chunk(struct cm_prefault *pf, uint8_t *p, size_t n,
  * their whole pages, without a probe (the bytes past an arena's data are
  * as a rule fresh). */
 void cm_prefault_range(struct cm_prefault *pf, uint8_t *p, size_t n);
-/* Memory just allocated that is about to be written whole (the checksum's
- * shares): when large, its whole pages populated for write in one call,
- * which a fresh mapping from malloc would fault in one at a time. */
-void cm_prefault_scratch(void *p, size_t n);
 /* madvise, or a test's stand-in. */
 extern int (*cm_prefault_advise)(void *addr, size_t len, int advice);
 #endif /* CMA_PREFAULT_H */

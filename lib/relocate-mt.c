@@ -12,7 +12,7 @@
 #include <stdlib.h>
 
 #include "hash.h"
-#include "prefault.h"
+#include "scratch.h"
 #include "walk.h"
 
 /* Index of the first absolute-table entry whose slot is >= from. */
@@ -290,6 +290,7 @@ CM_API void *cm_deserialize_mt(void *blob, size_t len, int flags, int threads,
 	struct cm_error e = { 0 };
 	uint8_t *p = blob, *root = NULL;
 	uint64_t *sums = NULL, blocks;
+	size_t sums_size = 0;
 	int started = 1, failed = -1;
 	bool checked = !(flags & CM_TRUSTED);
 
@@ -313,9 +314,9 @@ CM_API void *cm_deserialize_mt(void *blob, size_t len, int flags, int threads,
 		size_t data = (blocks - part_step(blocks, threads)) * 64;
 		size_t table_bytes = cm_table_shares_plan(&table, &h);
 
-		if (!(sums = malloc(data + table_bytes)))
+		sums_size = data + table_bytes;
+		if (!(sums = cm_scratch_alloc(sums_size)))
 			return cm_deserialize_flags(blob, len, flags, err);
-		cm_prefault_scratch(sums, data + table_bytes);
 		if (table_bytes)
 			table.sums = sums + data / 8;
 		cm_hash_init(&hash);
@@ -328,7 +329,7 @@ CM_API void *cm_deserialize_mt(void *blob, size_t len, int flags, int threads,
 	}
 	if (plan_parts(parts, threads, p, &h, blocks, checked ? &hash : NULL,
 		       sums, checked ? &table : NULL)) {
-		free(sums);
+		cm_scratch_free(sums, sums_size);
 		return cm_deserialize_flags(blob, len, flags, err);
 	}
 	for (; started < threads; started++)
@@ -366,6 +367,6 @@ CM_API void *cm_deserialize_mt(void *blob, size_t len, int flags, int threads,
 		errno = EBADMSG;
 	}
 out:
-	free(sums);
+	cm_scratch_free(sums, sums_size);
 	return root;
 }

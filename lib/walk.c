@@ -386,7 +386,7 @@ int cm_walk(const uint8_t *blob, uint8_t *wblob, const struct cm_header *h,
 			cm_defect(d, &e);
 		}
 	}
-	free(w.shares.sums);
+	cm_table_shares_end(&w.shares);
 	if (d->count == 0)
 		return 0;
 	if (relocated_end) {
@@ -418,7 +418,7 @@ uint64_t cm_walk_checksum(const uint8_t *blob, const struct cm_header *h)
 	cm_table_shares_start(&w.shares, h);
 	if (!walk_data(&w, &hash, &relocated_end))
 		sum = cm_hash_blob_end(&hash, blob, h, &w.shares);
-	free(w.shares.sums);
+	cm_table_shares_end(&w.shares);
 	return sum;
 }
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The library's own large buffers, in huge pages where it can. */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -16,30 +17,35 @@
 #define HUGE_PAGE ((size_t)2 << 20)
 /* Below this, malloc's own memory is as good. */
 #define SCRATCH_MAPPED ((size_t)1 << 20)
+/* A mapping starts with its length; the buffer follows, 64-byte aligned. */
+#define LEAD 64
 
-static size_t mapped_length(size_t n)
+struct mapping {
+	size_t len;
+};
+
+/*
+ * The last mapping given back, kept for the next call: a process that
+ * checks blob after blob pays the faults once. The exchange hands it to
+ * one caller at a time.
+ */
+static _Atomic(struct mapping *) kept;
+
+static void unmap(struct mapping *m)
 {
-	return (n + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+	if (m)
+		munmap(m, m->len);
 }
 
-void *cm_scratch_alloc(size_t n)
+static struct mapping *map_fresh(size_t len)
 {
-	size_t len = mapped_length(n);
 	uint8_t *p, *q;
 
-	if (n < SCRATCH_MAPPED)
-		return malloc(n ? n : 1);
-	if (len < n || len + HUGE_PAGE < len) {
-		errno = ENOMEM;
-		return NULL;
-	}
 	/* One huge page more, to cut an aligned run out of. */
 	p = mmap(NULL, len + HUGE_PAGE, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED) {
-		errno = ENOMEM;
+	if (p == MAP_FAILED)
 		return NULL;
-	}
 	q = (uint8_t *)(((uintptr_t)p + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1));
 	if (q > p)
 		munmap(p, (size_t)(q - p));
@@ -50,7 +56,31 @@ void *cm_scratch_alloc(size_t n)
 	 * the pages in as before. */
 	madvise(q, len, MADV_HUGEPAGE);
 	madvise(q, len, MADV_POPULATE_WRITE);
-	return q;
+	((struct mapping *)q)->len = len;
+	return (struct mapping *)q;
+}
+
+void *cm_scratch_alloc(size_t n)
+{
+	size_t len = (n + LEAD + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+	struct mapping *m;
+
+	if (n < SCRATCH_MAPPED)
+		return malloc(n ? n : 1);
+	if (len < n || len + HUGE_PAGE < len) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	m = atomic_exchange(&kept, NULL);
+	if (!m || m->len < len) {
+		unmap(m);
+		m = map_fresh(len);
+		if (!m) {
+			errno = ENOMEM;
+			return NULL;
+		}
+	}
+	return (uint8_t *)m + LEAD;
 }
 
 void cm_scratch_free(void *p, size_t n)
@@ -60,5 +90,6 @@ void cm_scratch_free(void *p, size_t n)
 	if (n < SCRATCH_MAPPED)
 		free(p);
 	else
-		munmap(p, mapped_length(n));
+		unmap(atomic_exchange(&kept,
+				      (struct mapping *)((uint8_t *)p - LEAD)));
 }

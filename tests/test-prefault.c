@@ -327,18 +327,34 @@ START_TEST(scratch_mapped_aligned_and_populated)
 			    && mincore(m, 4096, probe) == 0 && (probe[0] & 1);
 		munmap(m, 4096);
 	}
+	ck_assert_uint_eq((uintptr_t)p % 16, 0);
 	if (n >= 1 << 20) {
-		size_t pages = (n + 4095) / 4096;
+		/* Its pages from p's on, in a mapping 2 MiB aligned. */
+		uint8_t *page = (uint8_t *)((uintptr_t)p & ~(uintptr_t)4095);
+		size_t pages = (size_t)(p + n - page + 4095) / 4096;
 
-		ck_assert_uint_eq((uintptr_t)p % (2 << 20), 0);
+		ck_assert_uint_eq((uintptr_t)p % 64, 0);
+		ck_assert_uint_eq((uintptr_t)page % (2 << 20), 0);
 		if (populates)
-			ck_assert_uint_eq(resident(p, pages), pages);
+			ck_assert_uint_eq(resident(page, pages), pages);
 	}
 	memset(p, 0xa5, n);
 	ck_assert_uint_eq(p[0], 0xa5);
 	ck_assert_uint_eq(p[n - 1], 0xa5);
 	cm_scratch_free(p, n);
 	cm_scratch_free(NULL, n);
+	/* Given back, it serves the next call of that size or less. */
+	if (n >= 1 << 20) {
+		uint8_t *again = cm_scratch_alloc(n), *bigger;
+
+		ck_assert_ptr_eq(again, p);
+		memset(again, 0x5a, n);
+		bigger = cm_scratch_alloc(n + (4 << 20));
+		ck_assert_ptr_nonnull(bigger);
+		memset(bigger, 1, n + (4 << 20));
+		cm_scratch_free(again, n);
+		cm_scratch_free(bigger, n + (4 << 20));
+	}
 }
 END_TEST
 

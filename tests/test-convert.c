@@ -116,25 +116,8 @@ END_TEST
 static uint8_t *spread_blob(int mode, size_t *len)
 {
 	static const size_t gaps[] = { 0, 1 << 10, 1 << 20, 20 << 20, 0, 8 };
-	struct cm_attr *mem = cm_create(-1, 24 << 20, MAP_PRIVATE, 0);
-	struct node *head = NULL, *n;
-	uint8_t *blob, *pad;
 
-	ck_assert_ptr_nonnull(mem);
-	for (size_t i = 0; i < sizeof gaps / sizeof gaps[0]; i++) {
-		if (gaps[i])
-			require_eq(cm_alloc(mem, &pad, gaps[i]), 0);
-		require_eq(cm_alloc(mem, &n, sizeof *n), 0);
-		n->x = i;
-		require_eq(cm_ptr_to(mem, &n->next, head), 0);
-		head = n;
-	}
-	blob = cm_serialize(mem, head, mode, 0);
-	ck_assert_ptr_nonnull(blob);
-	*len = (size_t)cm_get_size(mem);
-	blob = cm_test_copy(blob, *len);
-	cm_delete(mem, CM_ERASE);
-	return blob;
+	return cm_test_spread_list_blob(6, gaps, 24 << 20, mode, 0, len);
 }
 
 /* Every relative entry length, both ways, byte for byte. */

@@ -43,13 +43,23 @@ void *cm_test_list_blob(size_t nodes, int mode, size_t *len)
 void *cm_test_list_blob_flags(size_t nodes, int mode, int flags,
 			      size_t *len)
 {
-	struct cm_attr *mem = cm_create(-1, 4096 + nodes * 32, MAP_PRIVATE,
-					flags);
+	return cm_test_spread_list_blob(nodes, NULL, 4096 + nodes * 32, mode,
+					flags, len);
+}
+
+void *cm_test_spread_list_blob(size_t nodes, const size_t *gaps,
+			       size_t capacity, int mode, int flags,
+			       size_t *len)
+{
+	struct cm_attr *mem = cm_create(-1, capacity, MAP_PRIVATE, flags);
 	struct test_node *head = NULL, *n;
+	uint8_t *pad;
 	void *blob, *copy;
 
 	ck_assert_ptr_nonnull(mem);
 	for (size_t i = 0; i < nodes; i++) {
+		if (gaps && gaps[i])
+			require_eq(cm_alloc(mem, &pad, gaps[i]), 0);
 		require_eq(cm_alloc(mem, &n, sizeof *n), 0);
 		n->x = i;
 		require_eq(cm_ptr_to(mem, &n->next, head), 0);

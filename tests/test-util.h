@@ -28,6 +28,11 @@ void *cm_test_list_blob(size_t nodes, int mode, size_t *len);
 /* The same, the arena created with `flags` (CM_OBJECT_MAP adds a section). */
 void *cm_test_list_blob_flags(size_t nodes, int mode, int flags,
 			      size_t *len);
+/* The same list with gaps[i] bytes allocated before node i (gaps may be
+ * NULL), in an arena of `capacity` bytes. */
+void *cm_test_spread_list_blob(size_t nodes, const size_t *gaps,
+			       size_t capacity, int mode, int flags,
+			       size_t *len);
 
 /* The header of a blob, which must decode. */
 struct cm_header cm_test_header(const void *blob, size_t len);

@@ -39,11 +39,10 @@ static const struct argp_option options[] = {
 	{ NULL, 0, NULL, 0, "Destination (one is required):", 1 },
 	{ "output", 'o', "OUT", 0,
 	  "Write the result to OUT ('-': standard output)", 1 },
-	{ "in-place", 'i', NULL, 0, "Replace IN itself (always made durable, "
-	  "as --sync)", 1 },
+	{ "in-place", 'i', NULL, 0, "Replace IN itself (durable, as --sync)",
+	  1 },
 	{ "sync", OPT_SYNC, NULL, 0,
-	  "Make OUT durable (fsync it and its directory) before it replaces "
-	  "the old file, so a crash cannot leave it empty", 1 },
+	  "Fsync OUT and its directory around the rename", 1 },
 	{ NULL, 0, NULL, 0, "Conversion (default: keep the mode):", 2 },
 	{ "absolute", OPT_ABSOLUTE, NULL, 0,
 	  "Write an absolute table (64-bit offsets, no size bound)", 2 },

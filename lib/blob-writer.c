@@ -132,12 +132,8 @@ static int absolute_to_relative(struct sink *s, const uint8_t *t, uint64_t n)
 			return -1;
 		for (uint64_t j = i; j < i + k; j++) {
 			uint64_t slot = cm_load64(t + 8 * j);
-			uint64_t d = (slot - prev) / 8;
 
-			if (d < 128)
-				*w++ = (uint8_t)d;
-			else
-				w += cm_vlq_encode(d, w);
+			w += cm_table_encode(CM_RELATIVE_OFFSET, slot, prev, w);
 			prev = slot;
 		}
 		s->fill -= 10 * k - (size_t)(w - start);

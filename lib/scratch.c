@@ -15,8 +15,6 @@
 /* A transparent huge page with 4 KiB base pages (x86-64 and arm64). With
  * other sizes the alignment is only wasted address space. */
 #define HUGE_PAGE ((size_t)2 << 20)
-/* Below this, malloc's own memory is as good. */
-#define SCRATCH_MAPPED ((size_t)1 << 20)
 /* A mapping starts with its length; the buffer follows, 64-byte aligned. */
 #define LEAD 64
 
@@ -65,7 +63,7 @@ void *cm_scratch_alloc(size_t n)
 	size_t len = (n + LEAD + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
 	struct mapping *m;
 
-	if (n < SCRATCH_MAPPED)
+	if (n < CM_SCRATCH_MAPPED)
 		return malloc(n ? n : 1);
 	if (len < n || len + HUGE_PAGE < len) {
 		errno = ENOMEM;
@@ -87,7 +85,7 @@ void cm_scratch_free(void *p, size_t n)
 {
 	if (!p)
 		return;
-	if (n < SCRATCH_MAPPED)
+	if (n < CM_SCRATCH_MAPPED)
 		free(p);
 	else
 		unmap(atomic_exchange(&kept,

@@ -309,7 +309,9 @@ static size_t resident(const uint8_t *p, size_t pages)
  * small ones from malloc. Both hold what is written to them. */
 START_TEST(scratch_mapped_aligned_and_populated)
 {
-	static const size_t sizes[] = { 100, (1 << 20) - 8, 1 << 20,
+	/* 640 KiB: a 10M-pointer relative table's shares. */
+	static const size_t sizes[] = { 100, CM_SCRATCH_MAPPED - 8,
+					CM_SCRATCH_MAPPED, 640 << 10,
 					(5 << 20) + 24 };
 	size_t n = sizes[_i];
 	uint8_t *p = cm_scratch_alloc(n);
@@ -328,7 +330,7 @@ START_TEST(scratch_mapped_aligned_and_populated)
 		munmap(m, 4096);
 	}
 	ck_assert_uint_eq((uintptr_t)p % 16, 0);
-	if (n >= 1 << 20) {
+	if (n >= CM_SCRATCH_MAPPED) {
 		/* Its pages from p's on, in a mapping 2 MiB aligned. */
 		uint8_t *page = (uint8_t *)((uintptr_t)p & ~(uintptr_t)4095);
 		size_t pages = (size_t)(p + n - page + 4095) / 4096;
@@ -344,7 +346,7 @@ START_TEST(scratch_mapped_aligned_and_populated)
 	cm_scratch_free(p, n);
 	cm_scratch_free(NULL, n);
 	/* Given back, it serves the next call of that size or less. */
-	if (n >= 1 << 20) {
+	if (n >= CM_SCRATCH_MAPPED) {
 		uint8_t *again = cm_scratch_alloc(n), *bigger;
 
 		ck_assert_ptr_eq(again, p);
@@ -368,7 +370,7 @@ Suite *cm_test_suite(void)
 	tcase_add_loop_test(tc, faulted_memory_not_populated, 0, 2);
 	tcase_add_loop_test(tc, check_populates_nothing, 0, 2);
 	tcase_add_loop_test(tc, seal_populates_the_table_pages, 0, 2);
-	tcase_add_loop_test(tc, scratch_mapped_aligned_and_populated, 0, 4);
+	tcase_add_loop_test(tc, scratch_mapped_aligned_and_populated, 0, 5);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("falls back");
 	tcase_add_loop_test(tc, refused_advice_asked_once_then_faults, 0, 8);

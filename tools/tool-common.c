@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -262,55 +261,6 @@ int tool_status_of(int code)
 	}
 }
 
-/* Below this, a second thread costs more than it saves. */
-#define SPLIT_UNDECIDED (-2)
-#define PARALLEL_CHECK_MIN (4u << 20)
-
-/* The checksum of a blob whose header decoded, computed on its own. */
-struct checksum_job {
-	const uint8_t *blob;
-	struct cm_header h;
-	uint64_t sum;
-};
-
-static void *checksum_thread(void *arg)
-{
-	struct checksum_job *j = arg;
-
-	j->sum = cm_checksum_compute(j->blob, &j->h);
-	return NULL;
-}
-
-/*
- * cm_check() split in two on two CPUs: the structure and pointer scan here,
- * the checksum on a second thread, so a large valid blob costs the longer
- * of the two instead of their sum. Whatever either refuses is judged again
- * by one plain cm_check(), so every verdict and message is cm_check()'s.
- * @return cm_check()'s result when the split ran and accepted the blob;
- *	   SPLIT_UNDECIDED when the caller must run cm_check() itself.
- */
-static int check_split(const struct tool_input *in, int flags,
-		       struct cm_error *err)
-{
-	struct checksum_job job = { .blob = in->data };
-	pthread_t tid;
-	int rc;
-
-	if ((flags & CM_CHECK_NO_CHECKSUM) || in->len < PARALLEL_CHECK_MIN ||
-	    sysconf(_SC_NPROCESSORS_ONLN) < 2 ||
-	    cm_header_read(in->data, in->len, &job.h, NULL) ||
-	    job.h.blob_size != in->len)
-		return SPLIT_UNDECIDED;
-	if (pthread_create(&tid, NULL, checksum_thread, &job))
-		return SPLIT_UNDECIDED;
-	rc = cm_check(in->data, in->len,
-		      flags | CM_CHECK_EXACT | CM_CHECK_NO_CHECKSUM, err);
-	pthread_join(tid, NULL);
-	if ((rc == 0 || rc == CM_SCAN_SKIPPED) && job.sum == job.h.checksum)
-		return rc;
-	return SPLIT_UNDECIDED;
-}
-
 int tool_check(const struct tool_input *in, int flags, struct cm_error *err)
 {
 	int rc;
@@ -329,9 +279,11 @@ int tool_check(const struct tool_input *in, int flags, struct cm_error *err)
 				 "empty file: not a cma blob");
 		return TOOL_NOT_CMA;
 	}
-	rc = check_split(in, flags, err);
-	if (rc == SPLIT_UNDECIDED)
-		rc = cm_check(in->data, in->len, flags | CM_CHECK_EXACT, err);
+	/* One thread: the checksum is computed chunk by chunk as the scan
+	 * passes, while the chunk is in cache. A second thread hashing the
+	 * whole blob beside it reads every byte from memory twice, and was
+	 * slower end to end. */
+	rc = cm_check(in->data, in->len, flags | CM_CHECK_EXACT, err);
 	switch (rc) {
 	case 0:
 		return TOOL_OK;
